@@ -1,0 +1,67 @@
+//! Go's goroutines for Rust.
+//!
+//! A function started with [`go`] runs as a goroutine: a lightweight green thread with its own
+//! small stack, written in plain blocking style (no `async`), scheduled in user space by Go's
+//! G-M-P model onto a few OS threads. Goroutines park (in channels, timers, sync primitives and
+//! I/O) without blocking the thread under them, and a million of them are cheap.
+//!
+//! ```
+//! use goroutines::go;
+//!
+//! let handles: Vec<_> = (0..1000).map(|i| go(move || i * 2)).collect();
+//! let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+//! assert_eq!(sum, 999_000);
+//! ```
+//!
+//! # The tour
+//! - [`go`], [`JoinHandle`], [`run`] and `#[goroutines::main]`: starting goroutines, waiting for
+//!   them, and running `main` as a goroutine.
+//! - [`yield_now`], [`num_goroutine`], [`max_procs`], [`set_max_procs`], [`current_id`],
+//!   [`lock_os_thread`]: Go's `runtime` package.
+//! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
+//!   and `GOROUTINES_STACK_SIZE`.
+//!
+//! # The soundness contract: goroutines move between OS threads
+//!
+//! A goroutine may resume on a different OS thread after any point where it can switch: a
+//! channel operation, a lock, a sleep, a join, [`yield_now`], or any other call into this crate
+//! that can block. Rust's type system cannot see this, so:
+//!
+//! 1. **Do not hold thread-affine values across a blocking call.** A `std::sync::MutexGuard`,
+//!    an `Rc`, a `RefCell` borrow of a thread-local, a reference into a `thread_local!` obtained
+//!    with `with`, or any `!Send` value that relies on staying on one thread must not be alive
+//!    across a call that may park. (A reference into a thread-local taken before the switch
+//!    would point at the old thread's copy.) `go` requires the closure to be `Send`, but values
+//!    created inside the goroutine are not checked.
+//! 2. **Thread-locals are per OS thread, not per goroutine.** Read them afresh after each
+//!    blocking call; do not cache their address.
+//! 3. **Use [`lock_os_thread`] for code that must stay on one thread** (thread-locals kept across
+//!    blocking calls, OpenGL contexts, `setns`, thread-bound FFI handles).
+//! 4. **Blocking the OS thread blocks the goroutines queued behind it** on that P: prefer this
+//!    crate's channels, timers and locks to `std::thread::sleep` and `std::sync::Mutex` inside
+//!    goroutines.
+//!
+//! The runtime keeps the same rule itself: it reaches its per-thread state only through
+//! `#[inline(never)]` accessors and never holds a reference to it across a switch, because LLVM
+//! may keep a thread-local's address across a call within one function (llvm-project issue
+//! 98479).
+//!
+//! # Stacks
+//! Each goroutine gets a stack of 256 KiB by default (`GOROUTINES_STACK_SIZE`,
+//! [`Builder::stack_size`]), of which the kernel commits only the pages it touches, above a guard
+//! page. Overflowing it ends the process with "goroutine N overflowed its 256 KiB stack".
+//!
+//! # Panics
+//! A panic in a goroutine unwinds that goroutine only; its message goes to stderr naming the
+//! goroutine ("goroutine 17 panicked at ..."), and [`JoinHandle::join`] returns the payload.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod runtime;
+
+pub use goroutines_macros::{main, test};
+pub use runtime::{
+    current_id, go, lock_os_thread, max_procs, num_goroutine, run, set_max_procs, stats,
+    unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Runtime, Stats,
+};

@@ -1,0 +1,312 @@
+//! The goroutine record (G): identity, state, wait reason, and the coroutine that holds its stack.
+//!
+//! Ownership protocol: at any moment a G is in exactly one place: a run queue (local, `runnext`
+//! or global), running on one M, parked (referenced only by the unparkers that wakers hold), or
+//! dead. Only the M that took it from a run queue touches its coroutine; that hand-over goes
+//! through the queue's Acquire/Release, so the coroutine field needs no lock.
+
+use std::cell::{Cell, UnsafeCell};
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use corosensei::{Coroutine, Yielder};
+
+use super::m::M;
+use super::park::WaitReason;
+use super::sched::Sched;
+use super::stack::Stack;
+
+pub(crate) type GRef = Arc<G>;
+
+/// Identifies a goroutine for the life of the process; ids are never reused.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GoroutineId(pub(crate) NonZeroU64);
+
+impl GoroutineId {
+    /// The id as a number, as Go's tracebacks print it ("goroutine 17").
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for GoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GoroutineId({})", self.0)
+    }
+}
+
+impl fmt::Display for GoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What a goroutine asks its M to do when it switches out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Switch {
+    /// Put me on the global queue and run something else (Go's Gosched).
+    Yield,
+    /// Park me, unless a wake-up token is already there (see `park.rs`).
+    Park,
+}
+
+/// Values of `G::park_state`.
+pub(crate) mod park_state {
+    /// No token, not parked.
+    pub const EMPTY: u8 = 0;
+    /// Switched out and waiting for `unpark`.
+    pub const PARKED: u8 = 1;
+    /// An `unpark` came while the goroutine was not parked: its next park returns at once.
+    pub const NOTIFIED: u8 = 2;
+}
+
+/// Values of `G::status`, for counts and dumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum GStatus {
+    /// In a run queue.
+    Runnable = 0,
+    /// On an M.
+    Running = 1,
+    /// Parked, with a wait reason.
+    Waiting = 2,
+    /// Finished.
+    Dead = 3,
+}
+
+pub(crate) type Co = Coroutine<(), Switch, (), Stack>;
+
+pub(crate) struct G {
+    id: GoroutineId,
+    /// The wake-up protocol of `park.rs`: EMPTY, PARKED or NOTIFIED.
+    park_state: AtomicU8,
+    /// A `GStatus`, kept for observability only; no decision reads it.
+    status: AtomicU8,
+    /// A `WaitReason`, meaningful while `status` is Waiting.
+    wait_reason: AtomicU8,
+    /// The runtime this goroutine belongs to: where it is queued when made runnable.
+    pub(crate) sched: Arc<Sched>,
+    /// Touched only by the M running or resuming this G (see the module docs). `None` once the
+    /// goroutine has finished and its stack went back to the pool.
+    co: UnsafeCell<Option<ManuallyDrop<Co>>>,
+    /// Set by the goroutine itself when it starts; read only by the goroutine itself.
+    yielder: Cell<*const Yielder<(), Switch>>,
+    /// The M this goroutine is locked to (`lock_os_thread`), or null. Written by the goroutine
+    /// itself; read by schedulers after taking the G from a queue (ordered by the queue).
+    pub(crate) locked_m: AtomicPtr<M>,
+    /// Nesting depth of `lock_os_thread`; touched only by the goroutine itself.
+    pub(crate) lock_depth: Cell<u32>,
+}
+
+// SAFETY: the non-Sync fields (`co`, `yielder`, `lock_depth`) are touched only by the goroutine
+// itself or by the one M that currently owns the G, with ownership handed over through the run
+// queues' Acquire/Release operations (module docs). The coroutine's captured data is `Send`
+// because `go` requires `F: Send`; values the goroutine keeps on its stack across switches may be
+// `!Send`, which is the documented thread-migration contract of the crate (see lib.rs).
+unsafe impl Send for G {}
+// SAFETY: as above.
+unsafe impl Sync for G {}
+
+impl G {
+    pub(crate) fn new(id: GoroutineId, sched: Arc<Sched>) -> G {
+        G {
+            id,
+            park_state: AtomicU8::new(park_state::EMPTY),
+            status: AtomicU8::new(GStatus::Runnable as u8),
+            wait_reason: AtomicU8::new(0),
+            sched,
+            co: UnsafeCell::new(None),
+            yielder: Cell::new(std::ptr::null()),
+            locked_m: AtomicPtr::new(std::ptr::null_mut()),
+            lock_depth: Cell::new(0),
+        }
+    }
+
+    pub(crate) fn id(&self) -> GoroutineId {
+        self.id
+    }
+
+    pub(crate) fn status(&self) -> GStatus {
+        match self.status.load(Ordering::Relaxed) {
+            0 => GStatus::Runnable,
+            1 => GStatus::Running,
+            2 => GStatus::Waiting,
+            _ => GStatus::Dead,
+        }
+    }
+
+    pub(crate) fn set_status(&self, s: GStatus) {
+        self.status.store(s as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_wait_reason(&self, r: WaitReason) {
+        self.wait_reason.store(r as u8, Ordering::Relaxed);
+    }
+
+    /// # Safety
+    /// The caller is the M that owns this G (module docs) and no other reference to the
+    /// coroutine is live.
+    pub(crate) unsafe fn install(&self, co: Co) {
+        // SAFETY: exclusive access per the caller's contract.
+        unsafe { *self.co.get() = Some(ManuallyDrop::new(co)) };
+    }
+
+    /// # Safety
+    /// As for `install`: the caller owns this G.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn coroutine(&self) -> &mut Option<ManuallyDrop<Co>> {
+        // SAFETY: exclusive access per the caller's contract.
+        unsafe { &mut *self.co.get() }
+    }
+
+    pub(crate) fn set_yielder(&self, y: &Yielder<(), Switch>) {
+        self.yielder.set(y as *const _);
+    }
+
+    /// Switches from this goroutine to its M, which acts on `why`; returns when resumed.
+    ///
+    /// Must be called by the goroutine itself, on its own stack.
+    pub(crate) fn switch_out(&self, why: Switch) {
+        let y = self.yielder.get();
+        if y.is_null() {
+            fatal("switch_out outside a started goroutine");
+        }
+        // SAFETY: `yielder` was set by this goroutine when it started and points into the
+        // coroutine's initial frame on this goroutine's stack, which lives until the coroutine
+        // returns; we are that goroutine, running, so the frame is live.
+        unsafe { (*y).suspend(why) };
+    }
+
+    // ---- park protocol (park.rs) ----
+
+    /// The goroutine itself: consumes a pending token. True if there was one.
+    pub(crate) fn take_token(&self) -> bool {
+        // Acquire: pairs with the Release in `notify`, so what the waker wrote before unparking
+        // is visible to the woken goroutine.
+        self.park_state
+            .compare_exchange(
+                park_state::NOTIFIED,
+                park_state::EMPTY,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// The M, after the goroutine switched out with `Switch::Park`: true if it is now parked,
+    /// false if a token was pending (consumed) and the goroutine must run again.
+    pub(crate) fn commit_park(&self) -> bool {
+        // AcqRel: Release publishes the goroutine's saved state to whoever later readies it;
+        // Acquire (on failure, via the swap below) pairs with `notify`.
+        match self.park_state.compare_exchange(
+            park_state::EMPTY,
+            park_state::PARKED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(_) => {
+                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// A waker: delivers the token. True if the goroutine was parked, in which case the caller,
+    /// and only it, must make it runnable.
+    pub(crate) fn notify(&self) -> bool {
+        let mut s = self.park_state.load(Ordering::Relaxed);
+        loop {
+            let (new, wake) = match s {
+                park_state::NOTIFIED => return false,
+                park_state::EMPTY => (park_state::NOTIFIED, false),
+                _ => (park_state::EMPTY, true),
+            };
+            // AcqRel: Release pairs with `take_token`'s Acquire; Acquire pairs with
+            // `commit_park`'s Release so the parked goroutine's state is visible before we queue
+            // it.
+            match self
+                .park_state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return wake,
+                Err(cur) => s = cur,
+            }
+        }
+    }
+}
+
+impl Drop for G {
+    fn drop(&mut self) {
+        if let Some(co) = self.co.get_mut().take() {
+            // A goroutine dropped before finishing belongs to a runtime that was shut down.
+            // Unwinding it here would run its code on a foreign thread outside any scheduler, so
+            // it is abandoned as Go abandons goroutines when main returns: its stack stays
+            // reserved and nothing on it is dropped.
+            let co = ManuallyDrop::into_inner(co);
+            if co.done() {
+                drop(co);
+            } else {
+                std::mem::forget(co);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The goroutine running on this thread, or null. Set by the M around each resume.
+    static CURRENT_G: Cell<*const G> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The running goroutine, if the caller is one.
+///
+/// `#[inline(never)]`: a goroutine may resume on another OS thread after any switch, and LLVM may
+/// keep a thread-local's address across a call in one function; computing the address inside a
+/// function that is never inlined makes every call read the current thread's slot.
+#[inline(never)]
+pub(crate) fn current() -> Option<GRef> {
+    let p = CURRENT_G.with(|c| c.get());
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null CURRENT_G points to the G that this M is running; the M holds a strong
+    // count on it for as long as the pointer is set, so adding one more is sound.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
+}
+
+/// Whether the caller runs inside a goroutine.
+#[inline(never)]
+pub(crate) fn in_goroutine() -> bool {
+    !CURRENT_G.with(|c| c.get()).is_null()
+}
+
+/// The id of the running goroutine, without touching its reference count.
+#[inline(never)]
+pub(crate) fn current_id() -> Option<GoroutineId> {
+    let p = CURRENT_G.with(|c| c.get());
+    // SAFETY: as in `current`: the M keeps the G alive while the pointer is set.
+    (!p.is_null()).then(|| unsafe { (*p).id })
+}
+
+/// Called by the M around resuming `g`.
+#[inline(never)]
+pub(crate) fn set_current(g: *const G) {
+    CURRENT_G.with(|c| c.set(g));
+}
+
+/// An impossible internal state: print and abort (Go's `throw`).
+#[cold]
+pub(crate) fn fatal(msg: &str) -> ! {
+    eprintln!("goroutines: fatal: {msg}");
+    std::process::abort()
+}

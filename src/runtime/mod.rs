@@ -1,0 +1,418 @@
+//! The scheduler: goroutines (G) run by OS threads (M) holding processors (P).
+//!
+//! # Vocabulary (after Go's runtime/HACKING.md)
+//!
+//! - **G**, a goroutine (`g.rs`): a function with its own stack, an id, a state (runnable,
+//!   running, waiting with a named wait reason, dead) and a wake-up token.
+//! - **M**, a machine (`m.rs`): an OS thread. It runs goroutines only while it holds a P; without
+//!   one it sleeps on a futex. Ms are created as needed: a few more than GOMAXPROCS in steady
+//!   state, more while goroutines are locked to threads.
+//! - **P**, a processor (`p.rs`): the right to run goroutines; GOMAXPROCS of them. Each P has a
+//!   256-slot local run queue with a one-slot `runnext`, a timer heap and a stack cache.
+//! - The **global queue** (`runq.rs`) takes goroutines made runnable outside any P, yields, and
+//!   overflow from full local queues; every P checks it at least every 61st schedule.
+//!
+//! # Who may block what
+//!
+//! A goroutine blocks only by parking (`park.rs`), which switches to its M's scheduler loop
+//! (`sched.rs`) on the M's own stack. The scheduler never parks a goroutine while holding one of
+//! its locks, and its locks (the idle lists, the global queue, a timer heap, a stack pool) are
+//! held only for short critical sections without any switch inside. A goroutine that blocks its
+//! OS thread (std's blocking I/O, `std::sync`, `thread::sleep`) blocks its P with it: that is the
+//! contract documented in the crate docs.
+//!
+//! # Stacks
+//!
+//! Each goroutine runs on a stack slot from a process-wide arena allocator (`stack.rs`), with a
+//! guard page below it whose fault is reported by `signal.rs`. The context switch is
+//! `corosensei`'s: a goroutine is a coroutine resumed by its M and suspended back to it.
+
+pub(crate) mod builder;
+pub(crate) mod g;
+pub(crate) mod join;
+pub(crate) mod m;
+pub(crate) mod p;
+pub mod park;
+pub(crate) mod runq;
+pub(crate) mod sched;
+pub(crate) mod signal;
+pub(crate) mod stack;
+pub(crate) mod timer;
+
+use std::cell::Cell;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Once, OnceLock};
+
+pub use builder::Builder;
+pub use g::{GStatus, GoroutineId};
+pub use join::JoinHandle;
+pub use park::WaitReason;
+use sched::Sched;
+
+/// A goroutine runtime: a scheduler with its Ps and Ms.
+///
+/// Most programs use the process-wide default runtime through [`go`](crate::go) and
+/// [`run`](crate::run); a `Runtime` from [`Builder`] gives explicit settings (tests use a fresh one
+/// each). Dropping a `Runtime` stops its threads; goroutines still parked or runnable then are
+/// abandoned without running their destructors, as a Go program abandons its goroutines when
+/// `main` returns.
+pub struct Runtime {
+    sched: Arc<Sched>,
+}
+
+impl Runtime {
+    pub(crate) fn from_sched(sched: Arc<Sched>) -> Runtime {
+        install_panic_hook();
+        Runtime { sched }
+    }
+
+    /// Runs `f` as the main goroutine and returns its result, blocking the calling thread (or
+    /// parking the calling goroutine) until it finishes. A panic in `f` resumes in the caller.
+    ///
+    /// ```
+    /// let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    /// let sum = rt.run(|| {
+    ///     let hs: Vec<_> = (0..10).map(|i| goroutines::go(move || i)).collect();
+    ///     hs.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+    /// });
+    /// assert_eq!(sum, 45);
+    /// ```
+    pub fn run<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.go(f).join() {
+            Ok(v) => v,
+            Err(p) => panic::resume_unwind(p),
+        }
+    }
+
+    /// Starts a goroutine on this runtime.
+    ///
+    /// # Panics
+    /// If no stack can be had for it (address space or memory exhausted); see [`Runtime::try_go`].
+    #[track_caller]
+    pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match spawn(&self.sched, f) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Starts a goroutine on this runtime, or says why it could not.
+    ///
+    /// # Errors
+    /// `OutOfMemory` when no stack can be mapped (address space, memory or `vm.max_map_count`
+    /// exhausted); `Other` after the runtime has been shut down.
+    pub fn try_go<F, T>(&self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn(&self.sched, f)
+    }
+
+    /// This runtime's GOMAXPROCS.
+    pub fn max_procs(&self) -> usize {
+        self.sched.max_procs()
+    }
+
+    /// Live goroutines of this runtime.
+    pub fn num_goroutine(&self) -> usize {
+        self.sched.ngoroutine.load(Ordering::Relaxed)
+    }
+
+    /// A snapshot of the scheduler's state, for monitoring.
+    pub fn stats(&self) -> Stats {
+        stats_of(&self.sched)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.sched.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("max_procs", &self.max_procs())
+            .finish()
+    }
+}
+
+/// A snapshot of a runtime's scheduler, from [`Runtime::stats`] or [`stats`](crate::stats).
+#[derive(Clone, Debug)]
+pub struct Stats {
+    /// GOMAXPROCS.
+    pub max_procs: usize,
+    /// Goroutines started and not finished.
+    pub goroutines: usize,
+    /// OS threads (Ms) started.
+    pub threads: usize,
+    /// Goroutines in the global run queue.
+    pub global_queue: usize,
+    /// Goroutines in each P's local run queue (with `runnext`).
+    pub local_queues: Vec<usize>,
+    /// Timers in the heaps, including stopped ones not yet cleaned up.
+    pub timers: usize,
+    /// Usable bytes of each goroutine stack.
+    pub stack_size: usize,
+}
+
+fn stats_of(s: &Sched) -> Stats {
+    let (global_queue, local_queues) = s.queue_depths();
+    Stats {
+        max_procs: s.max_procs(),
+        goroutines: s.ngoroutine.load(Ordering::Relaxed),
+        threads: s.thread_count(),
+        global_queue,
+        local_queues,
+        timers: s.timer_count(),
+        stack_size: s.stack_size,
+    }
+}
+
+pub(crate) fn spawn<F, T>(sched: &Arc<Sched>, f: F) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let packet = join::Packet::new();
+    let p2 = packet.clone();
+    let g = sched.spawn(move || {
+        let r = panic::catch_unwind(AssertUnwindSafe(f));
+        p2.complete(r);
+    })?;
+    Ok(JoinHandle::new(packet, g.id()))
+}
+
+static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+
+/// The process-wide runtime, started on first use.
+///
+/// # Panics
+/// If `GOMAXPROCS` or `GOROUTINES_STACK_SIZE` holds an invalid value.
+pub(crate) fn default_runtime() -> &'static Runtime {
+    DEFAULT.get_or_init(|| match Builder::new().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("{e}"),
+    })
+}
+
+/// The runtime of the calling goroutine, or the default runtime.
+pub(crate) fn current_sched() -> Arc<Sched> {
+    match g::current() {
+        Some(g) => g.sched.clone(),
+        None => default_runtime().sched.clone(),
+    }
+}
+
+/// Calls `f` with the calling goroutine's runtime, or the default one, without cloning handles.
+pub(crate) fn with_current_sched<R>(f: impl FnOnce(&Arc<Sched>) -> R) -> R {
+    match g::current() {
+        Some(g) => f(&g.sched),
+        None => f(&default_runtime().sched),
+    }
+}
+
+/// Starts a goroutine running `f` and returns a handle to join it (Go's `go f()`).
+///
+/// Inside a goroutine the new one joins the caller's runtime; elsewhere it joins the
+/// process-wide default runtime, started on first use.
+///
+/// ```
+/// let h = goroutines::go(|| "hello from a goroutine");
+/// assert_eq!(h.join().unwrap(), "hello from a goroutine");
+/// ```
+///
+/// # Panics
+/// If no stack can be mapped for it (see [`Runtime::try_go`]), or if the default runtime cannot
+/// start because `GOMAXPROCS` or `GOROUTINES_STACK_SIZE` is invalid.
+#[track_caller]
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let r = with_current_sched(|s| spawn(s, f));
+    match r {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Runs `f` as the main goroutine of the default runtime and returns its result (Go's `main`).
+///
+/// ```
+/// let v = goroutines::run(|| goroutines::go(|| 7).join().unwrap());
+/// assert_eq!(v, 7);
+/// ```
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    default_runtime().run(f)
+}
+
+/// Lets other goroutines run; the caller goes to the back of the global queue (Go's
+/// `runtime.Gosched`). Outside a goroutine, yields the OS thread.
+///
+/// ```
+/// goroutines::run(|| goroutines::yield_now());
+/// ```
+pub fn yield_now() {
+    sched::yield_current();
+}
+
+/// Live goroutines (started and not finished) of the caller's runtime, or of the default one
+/// outside a goroutine (Go's `runtime.NumGoroutine`).
+///
+/// ```
+/// goroutines::run(|| assert!(goroutines::num_goroutine() >= 1));
+/// ```
+pub fn num_goroutine() -> usize {
+    with_current_sched(|s| s.ngoroutine.load(Ordering::Relaxed))
+}
+
+/// GOMAXPROCS of the caller's runtime (or the default one).
+///
+/// ```
+/// assert!(goroutines::max_procs() >= 1);
+/// ```
+pub fn max_procs() -> usize {
+    with_current_sched(|s| s.max_procs())
+}
+
+/// Sets GOMAXPROCS of the caller's runtime (or the default one) and returns the previous value;
+/// `0` only queries. It takes effect while goroutines run: extra Ps start taking work at once,
+/// and Ps beyond the new value retire at their next scheduling point.
+///
+/// ```
+/// let old = goroutines::set_max_procs(0);
+/// assert_eq!(goroutines::set_max_procs(old), old);
+/// ```
+///
+/// # Panics
+/// If `n` exceeds 4096.
+#[track_caller]
+pub fn set_max_procs(n: usize) -> usize {
+    with_current_sched(|s| {
+        if n == 0 {
+            s.max_procs()
+        } else {
+            s.set_max_procs(n)
+        }
+    })
+}
+
+/// The id of the calling goroutine, or `None` on a plain OS thread.
+///
+/// ```
+/// assert_eq!(goroutines::current_id(), None);
+/// let h = goroutines::go(|| goroutines::current_id());
+/// let id = h.id();
+/// assert_eq!(h.join().unwrap(), Some(id));
+/// ```
+pub fn current_id() -> Option<GoroutineId> {
+    g::current_id()
+}
+
+/// Pins the calling goroutine to its OS thread (M) until a matching [`unlock_os_thread`]: no
+/// other goroutine runs on that thread meanwhile, and this goroutine runs on no other thread (Go's
+/// `runtime.LockOSThread`). Calls nest. Use it for thread-affine code: thread-locals kept across
+/// a blocking call, OpenGL contexts, `setns`. A no-op on a plain OS thread.
+///
+/// ```
+/// goroutines::run(|| {
+///     goroutines::lock_os_thread();
+///     let t = std::thread::current().id();
+///     goroutines::yield_now();
+///     assert_eq!(std::thread::current().id(), t);
+///     goroutines::unlock_os_thread();
+/// });
+/// ```
+pub fn lock_os_thread() {
+    sched::lock_os_thread();
+}
+
+/// Undoes one [`lock_os_thread`]; when the count reaches zero the goroutine may migrate again.
+pub fn unlock_os_thread() {
+    sched::unlock_os_thread();
+}
+
+/// A snapshot of the caller's runtime (or the default one).
+///
+/// ```
+/// let s = goroutines::stats();
+/// assert!(s.max_procs >= 1);
+/// ```
+pub fn stats() -> Stats {
+    with_current_sched(|s| stats_of(s))
+}
+
+/// Reports a goroutine's panic as std reports a thread's, naming the goroutine.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let prev = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let Some(id) = g::current_id() else { return prev(info) };
+            let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
+                *s
+            } else if let Some(s) = info.payload().downcast_ref::<String>() {
+                s.as_str()
+            } else {
+                "Box<dyn Any>"
+            };
+            let loc = info.location().map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
+            let bt = std::backtrace::Backtrace::capture();
+            let text = if bt.status() == std::backtrace::BacktraceStatus::Captured {
+                format!("goroutine {id} panicked{loc}:\n{msg}\nstack backtrace:\n{bt}\n")
+            } else {
+                format!("goroutine {id} panicked{loc}:\n{msg}\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n")
+            };
+            eprint!("{text}");
+        }));
+    });
+}
+
+/// A fast per-thread pseudo-random number (xorshift), for stealing order and select.
+///
+/// `#[inline(never)]`: it keeps state in a thread-local (see `g::current`).
+#[inline(never)]
+pub(crate) fn fastrand() -> u32 {
+    thread_local! {
+        static STATE: Cell<u64> = const { Cell::new(0) };
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        if x == 0 {
+            // Seed from the thread-local's address and the clock; any non-zero value works.
+            x = (s as *const _ as u64)
+                ^ (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64))
+                | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 32) as u32
+    })
+}
+
+/// A uniformly random number in `0..n` (n > 0), for select's poll order.
+pub(crate) fn fastrandn(n: u32) -> u32 {
+    ((fastrand() as u64 * n as u64) >> 32) as u32
+}

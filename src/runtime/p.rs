@@ -1,0 +1,160 @@
+//! Processors (P): the right to run goroutines. GOMAXPROCS of them exist; an M must hold one to
+//! run goroutines.
+//!
+//! A P owns a local run queue with a one-slot `runnext` in front of it, a timer heap, and a
+//! small cache of free goroutine stacks. Fields marked "owner only" are touched only by the M
+//! that holds the P; a P changes hands through the idle list (under `Sched::idle`'s lock) or
+//! through an M's `next_p` slot (Release store, Acquire take), which orders the previous owner's
+//! writes before the next owner's reads.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use super::g::{GRef, G};
+use super::runq::{GlobalQueue, LocalQueue};
+use super::stack::{self, Stack};
+use super::timer::TimerHeap;
+
+/// Stacks a P keeps for itself before returning half to the shared pool (Go keeps 64 free Gs).
+const STACK_CACHE_MAX: usize = 64;
+
+/// Values of `P::status`.
+pub(crate) mod pstatus {
+    /// On the idle list.
+    pub const IDLE: u8 = 0;
+    /// Held by an M.
+    pub const RUNNING: u8 = 1;
+    /// Beyond GOMAXPROCS: owns nothing and is on no list.
+    pub const RETIRED: u8 = 2;
+}
+
+pub(crate) struct P {
+    pub(crate) id: usize,
+    /// Address of the `Sched` this P belongs to (`Arc::as_ptr`).
+    pub(crate) sched: usize,
+    /// One of `pstatus`; written under `Sched::idle`'s lock.
+    pub(crate) status: AtomicU8,
+    pub(crate) runq: LocalQueue,
+    /// A goroutine to run next, ahead of the queue: the one just spawned or woken, so that a
+    /// producer and consumer hand off without queue traffic. Holds an `Arc<G>` as a raw pointer.
+    /// Swapped by the owner; taken by CAS by thieves.
+    runnext: AtomicPtr<G>,
+    /// Schedules done, for the every-61st check of the global queue. Owner only.
+    pub(crate) sched_tick: AtomicU32,
+    /// Free stacks. Owner only.
+    stack_cache: UnsafeCell<Vec<Stack>>,
+    pub(crate) timers: TimerHeap,
+}
+
+// SAFETY: `stack_cache` is touched only by the P's owner, and ownership is handed over with
+// Acquire/Release (module docs); all other fields are atomics or internally locked.
+unsafe impl Sync for P {}
+// SAFETY: as above; `Stack` is a plain address range.
+unsafe impl Send for P {}
+
+impl P {
+    pub(crate) fn new(id: usize, sched: usize) -> P {
+        P {
+            id,
+            sched,
+            status: AtomicU8::new(pstatus::RETIRED),
+            runq: LocalQueue::new(),
+            runnext: AtomicPtr::new(std::ptr::null_mut()),
+            sched_tick: AtomicU32::new(0),
+            stack_cache: UnsafeCell::new(Vec::new()),
+            timers: TimerHeap::new(),
+        }
+    }
+
+    /// Owner only: queues `g`; with `next`, in `runnext`, kicking the previous occupant to the
+    /// tail of the local queue (Go's runqput).
+    pub(crate) fn put(&self, g: GRef, next: bool, global: &GlobalQueue) {
+        if next {
+            // AcqRel: Release publishes `g` to a thief's Acquire CAS; Acquire takes ownership of
+            // the old pointer.
+            let old = self
+                .runnext
+                .swap(Arc::into_raw(g) as *mut G, Ordering::AcqRel);
+            if old.is_null() {
+                return;
+            }
+            // SAFETY: a non-null runnext pointer came from `Arc::into_raw` and the swap moved its
+            // strong count to us.
+            let old = unsafe { Arc::from_raw(old as *const G) };
+            self.runq.push(old, global);
+        } else {
+            self.runq.push(g, global);
+        }
+    }
+
+    /// Takes `runnext` (owner or thief).
+    pub(crate) fn take_runnext(&self) -> Option<GRef> {
+        let cur = self.runnext.load(Ordering::Relaxed);
+        if cur.is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release in `put`.
+        match self.runnext.compare_exchange(
+            cur,
+            std::ptr::null_mut(),
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            // SAFETY: the CAS took the pointer, and its strong count, out of the slot.
+            Ok(p) => Some(unsafe { Arc::from_raw(p as *const G) }),
+            Err(_) => None,
+        }
+    }
+
+    pub(crate) fn has_runnext(&self) -> bool {
+        !self.runnext.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Owner only: the next goroutine from `runnext` or the local queue.
+    pub(crate) fn get(&self) -> Option<GRef> {
+        self.take_runnext().or_else(|| self.runq.pop())
+    }
+
+    pub(crate) fn has_work(&self) -> bool {
+        self.has_runnext() || !self.runq.is_empty()
+    }
+
+    /// Owner only: a stack of `size` bytes from the cache or the shared pool.
+    pub(crate) fn alloc_stack(&self, size: usize) -> std::io::Result<Stack> {
+        // SAFETY: owner only (module docs).
+        let cache = unsafe { &mut *self.stack_cache.get() };
+        if let Some(i) = cache.iter().rposition(|s| s.size() == size) {
+            return Ok(cache.swap_remove(i));
+        }
+        stack::alloc_batch(size, STACK_CACHE_MAX / 2, cache)?;
+        Ok(cache
+            .pop()
+            .expect("alloc_batch returned at least one stack"))
+    }
+
+    /// Owner only: keeps a finished goroutine's stack for reuse.
+    pub(crate) fn free_stack(&self, s: Stack) {
+        // SAFETY: owner only (module docs).
+        let cache = unsafe { &mut *self.stack_cache.get() };
+        cache.push(s);
+        if cache.len() > STACK_CACHE_MAX {
+            let keep = STACK_CACHE_MAX / 2;
+            stack::free_batch(cache.drain(keep..));
+        }
+    }
+
+    /// Owner only, when the P retires: gives every cached stack back.
+    pub(crate) fn flush_stacks(&self) {
+        // SAFETY: owner only (module docs).
+        let cache = unsafe { &mut *self.stack_cache.get() };
+        stack::free_batch(cache.drain(..));
+    }
+}
+
+impl Drop for P {
+    fn drop(&mut self) {
+        drop(self.take_runnext());
+        stack::free_batch(self.stack_cache.get_mut().drain(..));
+    }
+}

@@ -1,0 +1,200 @@
+//! Park and unpark: the one primitive every blocking operation is built on.
+//!
+//! A waiter takes an [`Unparker`] for itself with [`current`], publishes it where a waker will
+//! find it (a channel's wait queue, a mutex's waiter list, a timer), re-checks its condition and
+//! calls [`park`]. A waker calls [`Unparker::unpark`]. The pair behaves like
+//! `std::thread::park`/`Thread::unpark`: each unparker carries one wake-up token, so an `unpark`
+//! that comes before the `park` makes that `park` return at once and no interleaving loses a
+//! wake-up. `park` may also return spuriously, so callers wait in a loop on their own condition.
+//!
+//! Inside a goroutine, parking switches to the scheduler and frees the M for other goroutines;
+//! the goroutine's state reads as waiting with the given [`WaitReason`]. Outside a goroutine (a
+//! plain OS thread) the same calls park and unpark the thread.
+//!
+//! The goroutine protocol (three states in `G::park_state`, see `g.rs`):
+//! 1. `park` consumes a pending token (`NOTIFIED -> EMPTY`) and returns without switching.
+//! 2. Otherwise the goroutine switches to its M, and only there, with the goroutine's registers
+//!    saved, does the M try `EMPTY -> PARKED`. If an `unpark` got in first (`NOTIFIED`), the M
+//!    clears the token and resumes the goroutine at once.
+//! 3. `unpark` moves `EMPTY -> NOTIFIED` (the goroutine has not parked yet: step 2 will see it) or
+//!    `PARKED -> EMPTY`, and in the latter case, and only then, makes the goroutine runnable.
+//!    Exactly one party makes a parked goroutine runnable, so it is never queued twice.
+
+use std::time::Instant;
+
+use super::g::{self, GRef};
+use super::sched;
+
+/// Why a goroutine is waiting, as goroutine dumps print it (Go's waitReason strings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum WaitReason {
+    /// Not waiting.
+    Zero = 0,
+    /// Blocked in `Chan::recv`.
+    ChanReceive,
+    /// Blocked in `Chan::send`.
+    ChanSend,
+    /// Receiving from a nil channel: blocked forever.
+    ChanReceiveNilChan,
+    /// Sending on a nil channel: blocked forever.
+    ChanSendNilChan,
+    /// Blocked in `select!` with at least one case.
+    Select,
+    /// `select! {}`: blocked forever.
+    SelectNoCases,
+    /// In `time::sleep`.
+    Sleep,
+    /// Waiting for a `sync::Mutex`.
+    SyncMutexLock,
+    /// Waiting for a read lock of a `sync::RwLock`.
+    SyncRWMutexRLock,
+    /// Waiting for the write lock of a `sync::RwLock`.
+    SyncRWMutexLock,
+    /// In `WaitGroup::wait`.
+    SyncWaitGroupWait,
+    /// In `Cond::wait`.
+    SyncCondWait,
+    /// Waiting for `Once::call_once` run by another goroutine.
+    SyncOnce,
+    /// Waiting for semaphore permits.
+    Semacquire,
+    /// Waiting for a network file descriptor to become ready.
+    IoWait,
+    /// In `JoinHandle::join`.
+    Join,
+    /// Waiting to be scheduled on a locked OS thread.
+    LockedThread,
+}
+
+impl WaitReason {
+    /// The text Go prints for this wait reason in a goroutine dump.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Zero => "",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
+            WaitReason::SyncOnce => "sync.Once",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Join => "join",
+            WaitReason::LockedThread => "locked to thread",
+        }
+    }
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        const ALL: [WaitReason; 18] = [
+            WaitReason::Zero,
+            WaitReason::ChanReceive,
+            WaitReason::ChanSend,
+            WaitReason::ChanReceiveNilChan,
+            WaitReason::ChanSendNilChan,
+            WaitReason::Select,
+            WaitReason::SelectNoCases,
+            WaitReason::Sleep,
+            WaitReason::SyncMutexLock,
+            WaitReason::SyncRWMutexRLock,
+            WaitReason::SyncRWMutexLock,
+            WaitReason::SyncWaitGroupWait,
+            WaitReason::SyncCondWait,
+            WaitReason::SyncOnce,
+            WaitReason::Semacquire,
+            WaitReason::IoWait,
+            WaitReason::Join,
+            WaitReason::LockedThread,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(WaitReason::Zero)
+    }
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Wakes one goroutine or OS thread; cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Unparker(Target);
+
+#[derive(Clone)]
+enum Target {
+    Goroutine(GRef),
+    Thread(std::thread::Thread),
+}
+
+impl Unparker {
+    pub(crate) fn for_goroutine(g: GRef) -> Unparker {
+        Unparker(Target::Goroutine(g))
+    }
+
+    /// Makes the waiter runnable, or, if it has not parked yet, makes its next `park` return at
+    /// once.
+    pub fn unpark(&self) {
+        match &self.0 {
+            Target::Goroutine(g) => {
+                if g.notify() {
+                    sched::ready(g.clone());
+                }
+            }
+            Target::Thread(t) => t.unpark(),
+        }
+    }
+
+    /// Whether this unparker wakes the same waiter as `other`.
+    pub fn same_waiter(&self, other: &Unparker) -> bool {
+        match (&self.0, &other.0) {
+            (Target::Goroutine(a), Target::Goroutine(b)) => GRef::ptr_eq(a, b),
+            (Target::Thread(a), Target::Thread(b)) => a.id() == b.id(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Unparker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Target::Goroutine(g) => write!(f, "Unparker(goroutine {})", g.id()),
+            Target::Thread(t) => write!(f, "Unparker({:?})", t.id()),
+        }
+    }
+}
+
+/// The unparker of the calling goroutine, or of the calling OS thread outside a goroutine.
+pub fn current() -> Unparker {
+    match g::current() {
+        Some(g) => Unparker(Target::Goroutine(g)),
+        None => Unparker(Target::Thread(std::thread::current())),
+    }
+}
+
+/// Parks the caller until its unparker is used (or spuriously). See the module docs.
+pub fn park(reason: WaitReason) {
+    match g::current() {
+        Some(g) => sched::park_current(&g, reason),
+        None => std::thread::park(),
+    }
+}
+
+/// Like [`park`], but also returns once `deadline` has passed.
+pub fn park_until(reason: WaitReason, deadline: Instant) {
+    match g::current() {
+        Some(g) => sched::park_current_until(&g, reason, deadline),
+        None => {
+            let now = Instant::now();
+            if deadline > now {
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}

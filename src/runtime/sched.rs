@@ -1,0 +1,903 @@
+//! The scheduler: spawning, the schedule loop, finding work, stealing, and waking Ms.
+//!
+//! Every M runs [`m_main`]: find a runnable goroutine while holding a P, resume it on its stack,
+//! act on how it switched out (yield, park or exit), repeat. [`Sched::find_runnable`] looks, in
+//! Go's order: due timers of the M's own P; the global queue every 61st schedule (so it never
+//! starves); `runnext` and the local queue; the global queue; then, as a spinning M, stealing
+//! half of another P's queue (Ps in random order, four rounds, running their due timers and, in
+//! the last round, taking their `runnext`). With nothing found, the M puts its P on the idle
+//! list, re-checks every queue once more, and sleeps.
+//!
+//! Waking protocol (Go's `wakep`, the one place a wake-up could be lost). Whoever makes work
+//! available (spawn, ready, a timer) first publishes it (queue push) and then, if some P is idle
+//! and no M is spinning, starts one spinning M with an idle P. An M that goes idle first
+//! publishes its P on the idle list and drops its spinning count, then re-checks all queues.
+//! Both sides use sequentially consistent operations on the queue length or tail and on the two
+//! counters (`npidle`, `nmspinning`), so either the submitter sees an idle P with no spinner and
+//! starts an M, or the idling M sees the work. A spinning M that finds work calls `wakep` again,
+//! so a burst of work fans out one M at a time without a thundering herd, and without system
+//! calls while enough Ms are awake.
+//!
+//! Timers: an M going to sleep computes the earliest deadline of all timer heaps and, if it is
+//! the earliest sleeper, records it in `timer_sleep` and sleeps only until then. Adding a timer
+//! earlier than `timer_sleep` wakes that M (or starts one), see [`Sched::add_timer`].
+//!
+//! Locked goroutines (`lock_os_thread`) follow Go's startlockedm/stoplockedm: an M whose locked
+//! goroutine parks hands its P to another M and sleeps; whoever later picks that goroutine from a
+//! run queue hands it, with its own P, to the locked M and goes idle itself.
+//!
+//! Rejected: a global run queue only (one lock for every spawn and wake-up), and waking an M per
+//! spawn (a system call per goroutine); both are what Go moved away from in its 2012 scheduler.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use corosensei::CoroutineResult;
+
+use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
+use super::m::{self, M};
+use super::p::{pstatus, P};
+use super::park::{Unparker, WaitReason};
+use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
+use super::timer::{Entry, RawTimer, TimerAction};
+use super::{fastrand, signal};
+
+/// Most Ps a runtime can have.
+pub const MAX_PROCS: usize = 4096;
+/// Most Ms a runtime may create (Go's default `debug.SetMaxThreads`).
+pub const MAX_THREADS: usize = 10_000;
+
+pub(crate) struct Sched {
+    /// Usable bytes of every goroutine stack of this runtime.
+    pub(crate) stack_size: usize,
+    /// The Ps, created on demand and never freed before the runtime: `Box<P>` raw pointers.
+    allp: Box<[AtomicPtr<P>]>,
+    gomaxprocs: AtomicUsize,
+    pub(crate) global: GlobalQueue,
+    /// Idle Ps and Ms. Lock order: `idle`, then a timer heap, then the global queue.
+    idle: Mutex<Idle>,
+    /// Length of `idle.ps`, readable without the lock (SeqCst, see the module docs).
+    npidle: AtomicUsize,
+    /// Ms spinning (looking for work while holding a P).
+    nmspinning: AtomicUsize,
+    /// Every M ever started.
+    allm: Mutex<Vec<Arc<M>>>,
+    /// Goroutines started and not finished.
+    pub(crate) ngoroutine: AtomicUsize,
+    shutdown: AtomicBool,
+    epoch: Instant,
+    /// Deadline (nanoseconds since `epoch`) at which the timed sleeper wakes; `u64::MAX` if none.
+    timer_sleep: AtomicU64,
+    /// The timed sleeper. Holds no count: Ms live as long as the runtime (`allm`).
+    timer_sleeper: AtomicPtr<M>,
+}
+
+struct Idle {
+    ps: Vec<usize>,
+    ms: Vec<Arc<M>>,
+}
+
+// SAFETY: `allp` holds pointers to `P`s that are `Send + Sync` and owned by the Sched; the rest
+// are atomics and locks.
+unsafe impl Send for Sched {}
+// SAFETY: as above.
+unsafe impl Sync for Sched {}
+
+static NEXT_GOROUTINE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Sched {
+    pub(crate) fn new(max_procs: usize, stack_size: usize) -> Arc<Sched> {
+        let sched = Arc::new(Sched {
+            stack_size,
+            allp: (0..MAX_PROCS)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
+            gomaxprocs: AtomicUsize::new(0),
+            global: GlobalQueue::new(),
+            idle: Mutex::new(Idle {
+                ps: Vec::new(),
+                ms: Vec::new(),
+            }),
+            npidle: AtomicUsize::new(0),
+            nmspinning: AtomicUsize::new(0),
+            allm: Mutex::new(Vec::new()),
+            ngoroutine: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            epoch: Instant::now(),
+            timer_sleep: AtomicU64::new(u64::MAX),
+            timer_sleeper: AtomicPtr::new(std::ptr::null_mut()),
+        });
+        sched.set_max_procs(max_procs);
+        signal::install_handler();
+        sched
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Idle> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn max_procs(&self) -> usize {
+        self.gomaxprocs.load(Ordering::SeqCst)
+    }
+
+    fn p(&self, id: usize) -> Option<&P> {
+        let p = self.allp[id].load(Ordering::Acquire);
+        // SAFETY: non-null entries are `Box<P>` pointers published with Release in
+        // `set_max_procs` and freed only when the Sched is dropped.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// The P held by the calling thread if it is an M of this runtime.
+    fn current_p(&self) -> Option<&P> {
+        let p = m::current_p();
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null current P is held by this thread's M and lives as long as its Sched.
+        let p = unsafe { &*p };
+        let ours = self.p(p.id).is_some_and(|q| std::ptr::eq(q, p));
+        ours.then_some(p)
+    }
+
+    pub(crate) fn nanos(&self, t: Instant) -> u64 {
+        match t.checked_duration_since(self.epoch) {
+            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1),
+            None => 0,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.nanos(Instant::now())
+    }
+
+    /// Changes GOMAXPROCS; returns the previous value. Ps beyond the new value retire at their
+    /// owner's next schedule; new Ps start idle and get Ms as work appears.
+    pub(crate) fn set_max_procs(self: &Arc<Self>, n: usize) -> usize {
+        assert!(
+            (1..=MAX_PROCS).contains(&n),
+            "goroutines: set_max_procs: {n} is outside 1..={MAX_PROCS}"
+        );
+        let old;
+        {
+            let mut idle = self.idle();
+            old = self.gomaxprocs.load(Ordering::SeqCst);
+            for id in old..n {
+                if self.p(id).is_none() {
+                    let p = Box::into_raw(Box::new(P::new(id, Arc::as_ptr(self) as usize)));
+                    // Release: publishes the new P to `p()`'s Acquire.
+                    self.allp[id].store(p, Ordering::Release);
+                }
+            }
+            self.gomaxprocs.store(n, Ordering::SeqCst);
+            for id in 0..old.max(n) {
+                let p = self.p(id).expect("created above");
+                let st = p.status.load(Ordering::Relaxed);
+                if id < n && st == pstatus::RETIRED {
+                    p.status.store(pstatus::IDLE, Ordering::Relaxed);
+                    idle.ps.push(id);
+                } else if id >= n && st == pstatus::IDLE {
+                    idle.ps.retain(|&x| x != id);
+                    p.status.store(pstatus::RETIRED, Ordering::Relaxed);
+                    self.rehome_timers(p);
+                }
+            }
+            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+        }
+        if old != 0 {
+            for _ in old..n {
+                self.wakep();
+            }
+        }
+        old
+    }
+
+    fn rehome_timers(&self, p: &P) {
+        if p.id == 0 {
+            return;
+        }
+        let p0 = self.p(0).expect("P 0 always exists");
+        for e in p.timers.take_all() {
+            p0.timers.push(0, e);
+        }
+    }
+
+    // ---- spawning and readying ----
+
+    /// Starts a goroutine running `f` (Go's newproc): it goes to `runnext` of the caller's P, or
+    /// to the global queue from outside the runtime.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, f: F) -> io::Result<GRef>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        if self.shutdown.load(Ordering::Relaxed) {
+            return Err(io::Error::other(
+                "goroutines: the runtime has been shut down",
+            ));
+        }
+        let id = GoroutineId(
+            std::num::NonZeroU64::new(NEXT_GOROUTINE_ID.fetch_add(1, Ordering::Relaxed))
+                .expect("id overflow"),
+        );
+        let g = Arc::new(G::new(id, self.clone()));
+        let p = self.current_p();
+        let stack = match p {
+            Some(p) => p.alloc_stack(self.stack_size)?,
+            None => {
+                let mut v = Vec::with_capacity(1);
+                super::stack::alloc_batch(self.stack_size, 1, &mut v)?;
+                v.pop().expect("alloc_batch returned at least one stack")
+            }
+        };
+        let gp = SendPtr(Arc::as_ptr(&g));
+        let co = Co::with_stack(stack, move |yielder, ()| {
+            let gp = gp;
+            // SAFETY: the G owns this coroutine, so it outlives the coroutine's body.
+            unsafe { (*gp.0).set_yielder(yielder) };
+            f();
+        });
+        // SAFETY: `g` is new and not yet shared: we are its only owner.
+        unsafe { g.install(co) };
+        self.ngoroutine.fetch_add(1, Ordering::Relaxed);
+        match p {
+            Some(p) => p.put(g.clone(), true, &self.global),
+            None => self.global.push(g.clone()),
+        }
+        self.wakep();
+        Ok(g)
+    }
+
+    /// Makes a parked goroutine runnable (Go's ready): into `runnext` of the caller's P, so the
+    /// woken goroutine runs next, or to the global queue from outside the runtime.
+    pub(crate) fn ready(&self, g: GRef) {
+        g.set_status(GStatus::Runnable);
+        match self.current_p() {
+            Some(p) => p.put(g, true, &self.global),
+            None => self.global.push(g),
+        }
+        self.wakep();
+    }
+
+    /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
+    pub(crate) fn wakep(&self) {
+        // SeqCst loads: pair with the idling M's SeqCst stores (module docs).
+        if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        if self
+            .nmspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return;
+        }
+        match self.pidleget() {
+            Some(p) => self.startm(p, true),
+            None => {
+                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn pidleget(&self) -> Option<&P> {
+        let mut idle = self.idle();
+        self.pidleget_locked(&mut idle)
+    }
+
+    fn pidleget_locked(&self, idle: &mut Idle) -> Option<&P> {
+        let id = idle.ps.pop()?;
+        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+        let p = self.p(id).expect("idle P exists");
+        p.status.store(pstatus::RUNNING, Ordering::Relaxed);
+        Some(p)
+    }
+
+    fn pidleput_locked(&self, idle: &mut Idle, p: &P) {
+        p.status.store(pstatus::IDLE, Ordering::Relaxed);
+        idle.ps.push(p.id);
+        // SeqCst: see the module docs.
+        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+    }
+
+    /// Runs `p` on an idle M, or a new one (Go's startm).
+    fn startm(&self, p: &P, spinning: bool) {
+        let m = self.idle().ms.pop();
+        match m {
+            Some(m) => {
+                m.spinning.store(spinning, Ordering::Relaxed);
+                // Release: hands the P (and the previous owner's writes to it) to the M.
+                m.next_p.store(p as *const P as *mut P, Ordering::Release);
+                m.wake();
+            }
+            None => self.new_m(p, spinning),
+        }
+    }
+
+    fn new_m(&self, p: &P, spinning: bool) {
+        let m = {
+            let mut allm = self.allm.lock().unwrap_or_else(|e| e.into_inner());
+            if allm.len() >= MAX_THREADS {
+                fatal(&format!(
+                    "thread exhaustion: this runtime already has {MAX_THREADS} threads (Ms)"
+                ));
+            }
+            let m = Arc::new(M::new(allm.len()));
+            allm.push(m.clone());
+            m
+        };
+        m.spinning.store(spinning, Ordering::Relaxed);
+        m.next_p.store(p as *const P as *mut P, Ordering::Release);
+        let sched = self.self_arc();
+        let name = format!("goroutines-m{}", m.id);
+        let res = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || m_main(sched, m));
+        if let Err(e) = res {
+            fatal(&format!("cannot start an OS thread for the scheduler: {e}"));
+        }
+    }
+
+    fn self_arc(&self) -> Arc<Sched> {
+        // Every P holds the address of its Sched, and Ps are reachable only through a live
+        // `Arc<Sched>` (a runtime handle, an M or a goroutine); see `P::sched`.
+        let p0 = self.p(0).expect("P 0 always exists");
+        // SAFETY: `p0.sched` is `Arc::as_ptr` of this Sched, which is alive (we are borrowing
+        // it), so adding a strong count and taking it back as an Arc is sound.
+        unsafe {
+            Arc::increment_strong_count(p0.sched as *const Sched);
+            Arc::from_raw(p0.sched as *const Sched)
+        }
+    }
+
+    // ---- timers ----
+
+    /// Pushes a timer entry on the caller's P (or a random P) and wakes a sleeper that would
+    /// otherwise oversleep it.
+    pub(crate) fn add_timer(&self, e: Entry) {
+        let when = e.when;
+        let p = match self.current_p() {
+            Some(p) => p,
+            None => {
+                let n = self.max_procs();
+                self.p(fastrand() as usize % n)
+                    .expect("P below GOMAXPROCS exists")
+            }
+        };
+        p.timers.push(p.id, e);
+        // SeqCst: pairs with the sleeper's store of `timer_sleep` (module docs).
+        let sleep = self.timer_sleep.load(Ordering::SeqCst);
+        if when < sleep {
+            let m = self.timer_sleeper.load(Ordering::SeqCst);
+            if sleep != u64::MAX && !m.is_null() {
+                // SAFETY: Ms live as long as the Sched (`allm`).
+                unsafe { (*m).wake() };
+            } else {
+                self.wakep();
+            }
+        }
+    }
+
+    pub(crate) fn timer_went_stale(&self, pid: usize) {
+        if let Some(p) = (pid < MAX_PROCS).then(|| self.p(pid)).flatten() {
+            p.timers.went_stale();
+        }
+    }
+
+    fn earliest_timer(&self) -> u64 {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| p.timers.next_when())
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    fn run_all_timers(&self, now: u64) {
+        for i in 0..self.max_procs() {
+            if let Some(p) = self.p(i) {
+                p.timers.run_due(now);
+            }
+        }
+    }
+
+    // ---- finding work ----
+
+    /// Blocks until the M holds a P and has a goroutine to run; `None` on shutdown.
+    fn find_runnable(&self, m: &Arc<M>) -> Option<GRef> {
+        loop {
+            if self.shutdown.load(Ordering::Relaxed) {
+                return None;
+            }
+            let Some(p) = self.current_p() else {
+                if !self.stopm(m) {
+                    return None;
+                }
+                continue;
+            };
+            if p.id >= self.max_procs() && self.retire(m, p) {
+                continue;
+            }
+            let now = self.now();
+            p.timers.run_due(now);
+            let tick = p.sched_tick.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+            if tick % 61 == 0 {
+                if let Some(g) = self.global.pop_into(&p.runq, 1, 1) {
+                    return Some(self.found(m, g));
+                }
+            }
+            if let Some(g) = p.get() {
+                return Some(self.found(m, g));
+            }
+            let share = self.global.len() / self.max_procs() + 1;
+            if let Some(g) = self
+                .global
+                .pop_into(&p.runq, share, (LOCAL_QUEUE_SIZE / 2) as usize)
+            {
+                return Some(self.found(m, g));
+            }
+            // Steal, as a spinning M, unless half the busy Ps already have a spinner.
+            let procs = self.max_procs();
+            let busy = procs.saturating_sub(self.npidle.load(Ordering::SeqCst));
+            let spinning = m.spinning.load(Ordering::Relaxed);
+            if spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
+                if !spinning {
+                    m.spinning.store(true, Ordering::Relaxed);
+                    self.nmspinning.fetch_add(1, Ordering::SeqCst);
+                }
+                if let Some(g) = self.steal_work(p, now) {
+                    return Some(self.found(m, g));
+                }
+            }
+            // Nothing: give the P back, then look once more before sleeping.
+            {
+                let mut idle = self.idle();
+                if self.global.len() > 0 || p.has_work() {
+                    continue;
+                }
+                m::set_current_p(std::ptr::null());
+                self.pidleput_locked(&mut idle, p);
+            }
+            if m.spinning.swap(false, Ordering::Relaxed) {
+                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+            if self.any_runnable() {
+                if let Some(p2) = self.pidleget() {
+                    m::set_current_p(p2);
+                    m.spinning.store(true, Ordering::Relaxed);
+                    self.nmspinning.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+            }
+            if !self.stopm(m) {
+                return None;
+            }
+        }
+    }
+
+    fn any_runnable(&self) -> bool {
+        // SeqCst: the re-check of the idling side (module docs).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        self.global.len() > 0
+            || (0..self.max_procs())
+                .filter_map(|i| self.p(i))
+                .any(|p| p.has_work())
+    }
+
+    /// A spinning M found work: stop spinning and let another M spin in its place (Go's
+    /// resetspinning).
+    fn found(&self, m: &M, g: GRef) -> GRef {
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            self.wakep();
+        }
+        g
+    }
+
+    fn steal_work(&self, p: &P, now: u64) -> Option<GRef> {
+        const STEAL_TRIES: usize = 4;
+        let n = self.max_procs();
+        for attempt in 0..STEAL_TRIES {
+            let last = attempt == STEAL_TRIES - 1;
+            let start = fastrand() as usize % n;
+            for i in 0..n {
+                let Some(victim) = self.p((start + i) % n) else {
+                    continue;
+                };
+                if std::ptr::eq(victim, p) {
+                    continue;
+                }
+                if victim.timers.run_due(now) > 0 {
+                    if let Some(g) = p.get() {
+                        return Some(g);
+                    }
+                }
+                if let Some(g) = victim.runq.steal_into(&p.runq) {
+                    return Some(g);
+                }
+                if last {
+                    if let Some(g) = victim.take_runnext() {
+                        return Some(g);
+                    }
+                }
+            }
+            if self.shutdown.load(Ordering::Relaxed) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// The owner of a P beyond GOMAXPROCS gives everything on it away. True if it retired it.
+    fn retire(&self, m: &M, p: &P) -> bool {
+        let mut idle = self.idle();
+        if p.id < self.max_procs() {
+            return false;
+        }
+        p.status.store(pstatus::RETIRED, Ordering::Relaxed);
+        let mut moved = p.runq.drain();
+        moved.extend(p.take_runnext());
+        if !moved.is_empty() {
+            self.global.push_batch(moved);
+        }
+        self.rehome_timers(p);
+        p.flush_stacks();
+        m::set_current_p(std::ptr::null());
+        drop(idle);
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.wakep();
+        true
+    }
+
+    /// Sleeps the M (without a P) until another hands it one; as the earliest sleeper, only
+    /// until the next timer, then runs timers itself. Returns false on shutdown.
+    fn stopm(&self, m: &Arc<M>) -> bool {
+        loop {
+            if self.shutdown.load(Ordering::Relaxed) {
+                return false;
+            }
+            self.idle().ms.push(m.clone());
+            // Become the timed sleeper if our deadline is the earliest.
+            let mut deadline = self.earliest_timer();
+            let mut timed = false;
+            if deadline != u64::MAX {
+                let cur = self.timer_sleep.load(Ordering::SeqCst);
+                if deadline < cur
+                    && self
+                        .timer_sleep
+                        .compare_exchange(cur, deadline, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                {
+                    self.timer_sleeper
+                        .store(Arc::as_ptr(m) as *mut M, Ordering::SeqCst);
+                    timed = true;
+                    // Re-check after publishing: a timer added meanwhile either saw our
+                    // deadline (and will wake us) or is visible here.
+                    deadline = deadline.min(self.earliest_timer());
+                }
+            }
+            let timeout = timed.then(|| Duration::from_nanos(deadline.saturating_sub(self.now())));
+            let woken = if timeout == Some(Duration::ZERO) {
+                false
+            } else {
+                m.sleep(timeout)
+            };
+            if timed {
+                let _ = self.timer_sleep.compare_exchange(
+                    deadline,
+                    u64::MAX,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+            }
+            let p = m.take_next_p();
+            if !p.is_null() {
+                m::set_current_p(p);
+                return true;
+            }
+            // Woken for a timer or shutdown, or timed out: leave the idle list, unless someone
+            // already took us off it to hand us a P, in which case wait for that P.
+            let removed = {
+                let mut idle = self.idle();
+                let before = idle.ms.len();
+                idle.ms.retain(|x| !Arc::ptr_eq(x, m));
+                idle.ms.len() != before
+            };
+            if !removed {
+                while m.next_p.load(Ordering::Acquire).is_null()
+                    && !self.shutdown.load(Ordering::Relaxed)
+                {
+                    m.sleep(Some(Duration::from_millis(10)));
+                }
+                let p = m.take_next_p();
+                if !p.is_null() {
+                    m::set_current_p(p);
+                    return true;
+                }
+                continue;
+            }
+            let _ = woken;
+            // Timers may be due: run them with an idle P if there is one.
+            if self.earliest_timer() <= self.now() {
+                if let Some(p) = self.pidleget() {
+                    m::set_current_p(p);
+                    self.run_all_timers(self.now());
+                    return true;
+                }
+            }
+        }
+    }
+
+    // ---- running goroutines ----
+
+    /// Runs `g` until it switches out, and acts on why (Go's execute plus the tail of mcall).
+    /// Returns a goroutine this M must run next without looking for work: the locked goroutine
+    /// handed back to a locked M.
+    fn execute(&self, m: &Arc<M>, g: GRef) -> Option<GRef> {
+        let lm = g.locked_m.load(Ordering::Acquire);
+        if !lm.is_null() && !std::ptr::eq(lm, Arc::as_ptr(m)) {
+            self.start_locked_m(m, g, lm);
+            return None;
+        }
+        loop {
+            g.set_status(GStatus::Running);
+            g::set_current(Arc::as_ptr(&g));
+            // SAFETY: this M took `g` from a run queue (or was handed it), so it owns the G and
+            // its coroutine (g.rs module docs).
+            let co = unsafe { g.coroutine() }
+                .as_mut()
+                .unwrap_or_else(|| fatal("running a goroutine without a stack"));
+            let r = co.resume(());
+            g::set_current(std::ptr::null());
+            match r {
+                CoroutineResult::Yield(Switch::Yield) => {
+                    g.set_status(GStatus::Runnable);
+                    let locked = std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g));
+                    self.global.push(g);
+                    if locked {
+                        return self.stop_locked_m(m);
+                    }
+                    self.wakep();
+                    return None;
+                }
+                CoroutineResult::Yield(Switch::Park) => {
+                    g.set_status(GStatus::Waiting);
+                    if !g.commit_park() {
+                        // A wake-up came first: run it again at once.
+                        continue;
+                    }
+                    let locked = std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g));
+                    drop(g);
+                    if locked {
+                        return self.stop_locked_m(m);
+                    }
+                    return None;
+                }
+                CoroutineResult::Return(()) => {
+                    self.goexit(m, g);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// A goroutine finished: recycle its stack.
+    fn goexit(&self, m: &M, g: GRef) {
+        g.set_status(GStatus::Dead);
+        if std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g)) {
+            m.locked_g.store(std::ptr::null_mut(), Ordering::Relaxed);
+        }
+        // SAFETY: this M owns the finished G (g.rs module docs).
+        if let Some(co) = unsafe { g.coroutine() }.take() {
+            let stack = std::mem::ManuallyDrop::into_inner(co).into_stack();
+            match self.current_p() {
+                Some(p) => p.free_stack(stack),
+                None => super::stack::free_batch([stack]),
+            }
+        }
+        self.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Hands our P and `g` to the M that `g` is locked to, and goes idle (Go's startlockedm).
+    fn start_locked_m(&self, m: &Arc<M>, g: GRef, lm: *mut M) {
+        let p = m::current_p();
+        m::set_current_p(std::ptr::null());
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        // SAFETY: Ms live as long as the Sched (`allm`); `lm` was stored by the goroutine when
+        // it locked itself to that M.
+        let lm = unsafe { &*lm };
+        lm.next_g
+            .store(Arc::into_raw(g) as *mut G, Ordering::Release);
+        lm.next_p.store(p as *mut P, Ordering::Release);
+        lm.wake();
+    }
+
+    /// The goroutine locked to this M switched out: hand the P to others and sleep until the
+    /// goroutine is handed back with a P (Go's stoplockedm). Returns it, to run next.
+    fn stop_locked_m(&self, m: &Arc<M>) -> Option<GRef> {
+        if let Some(p) = self.current_p() {
+            m::set_current_p(std::ptr::null());
+            self.handoffp(p);
+        }
+        loop {
+            if self.shutdown.load(Ordering::Relaxed) {
+                return None;
+            }
+            m.sleep(None);
+            if let Some(g) = m.take_next_g() {
+                let p = m.take_next_p();
+                m::set_current_p(p);
+                return Some(g);
+            }
+        }
+    }
+
+    /// Gives away a P whose M is about to block (Go's handoffp).
+    fn handoffp(&self, p: &P) {
+        if p.has_work() || self.global.len() > 0 {
+            self.startm(p, false);
+            return;
+        }
+        if self.nmspinning.load(Ordering::SeqCst) == 0
+            && self.npidle.load(Ordering::SeqCst) == 0
+            && self
+                .nmspinning
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.startm(p, true);
+            return;
+        }
+        let when = p.timers.next_when();
+        {
+            let mut idle = self.idle();
+            self.pidleput_locked(&mut idle, p);
+        }
+        if when != u64::MAX && when < self.timer_sleep.load(Ordering::SeqCst) {
+            self.wakep();
+        }
+        if self.any_runnable() {
+            self.wakep();
+        }
+    }
+
+    /// Stops every M: idle ones now, running ones at their next schedule.
+    pub(crate) fn shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        let ms: Vec<Arc<M>> = self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for m in ms {
+            m.wake();
+        }
+    }
+
+    /// Counts of goroutines and queue depths, for `runtime::stats`.
+    pub(crate) fn queue_depths(&self) -> (usize, Vec<usize>) {
+        let locals = (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| p.runq.len() as usize + usize::from(p.has_runnext()))
+            .collect();
+        (self.global.len(), locals)
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        self.allm.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub(crate) fn timer_count(&self) -> usize {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| p.timers.len())
+            .sum()
+    }
+}
+
+impl Drop for Sched {
+    fn drop(&mut self) {
+        for slot in self.allp.iter() {
+            let p = slot.swap(std::ptr::null_mut(), Ordering::Relaxed);
+            if !p.is_null() {
+                // SAFETY: `p` came from `Box::into_raw` in `set_max_procs`, and with the Sched
+                // being dropped no M or goroutine can reach it any more.
+                drop(unsafe { Box::from_raw(p) });
+            }
+        }
+    }
+}
+
+struct SendPtr(*const G);
+// SAFETY: the pointer is only dereferenced by the goroutine that the G describes, on whatever M
+// runs it; the G is `Sync`.
+unsafe impl Send for SendPtr {}
+
+/// The body of every M thread.
+fn m_main(sched: Arc<Sched>, m: Arc<M>) {
+    m::set_current_m(Arc::as_ptr(&m));
+    signal::install_altstack();
+    let p = m.take_next_p();
+    if p.is_null() {
+        fatal("an M started without a P");
+    }
+    m::set_current_p(p);
+    while let Some(g) = sched.find_runnable(&m) {
+        let mut next = Some(g);
+        while let Some(g) = next {
+            next = sched.execute(&m, g);
+        }
+    }
+    // Shut down: drop the P without putting it back; nothing will run it.
+    m::set_current_p(std::ptr::null());
+    m::set_current_m(std::ptr::null());
+}
+
+// ---- what goroutines call ----
+
+/// Parks the running goroutine `g` (park.rs).
+pub(crate) fn park_current(g: &G, reason: WaitReason) {
+    if g.take_token() {
+        return;
+    }
+    g.set_wait_reason(reason);
+    g.switch_out(Switch::Park);
+    g.set_wait_reason(WaitReason::Zero);
+}
+
+/// Parks the running goroutine `g` until unparked or `deadline`.
+pub(crate) fn park_current_until(g: &GRef, reason: WaitReason, deadline: Instant) {
+    if g.take_token() || deadline <= Instant::now() {
+        return;
+    }
+    let t = RawTimer::new(TimerAction::Unpark(Unparker::for_goroutine(g.clone())));
+    t.reset(&g.sched, deadline);
+    park_current(g, reason);
+    t.stop(&g.sched);
+}
+
+/// Makes `g` runnable on its runtime.
+pub(crate) fn ready(g: GRef) {
+    let sched = g.sched.clone();
+    sched.ready(g);
+}
+
+/// Go's Gosched.
+pub(crate) fn yield_current() {
+    match g::current() {
+        Some(g) => g.switch_out(Switch::Yield),
+        None => std::thread::yield_now(),
+    }
+}
+
+/// Go's LockOSThread.
+pub(crate) fn lock_os_thread() {
+    let Some(g) = g::current() else { return };
+    let depth = g.lock_depth.get();
+    g.lock_depth.set(depth + 1);
+    if depth == 0 {
+        let m = m::current_m();
+        g.locked_m.store(m as *mut M, Ordering::Release);
+        // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
+        unsafe {
+            (*m).locked_g
+                .store(Arc::as_ptr(&g) as *mut G, Ordering::Relaxed)
+        };
+    }
+}
+
+/// Go's UnlockOSThread.
+pub(crate) fn unlock_os_thread() {
+    let Some(g) = g::current() else { return };
+    let depth = g.lock_depth.get();
+    if depth == 0 {
+        return;
+    }
+    g.lock_depth.set(depth - 1);
+    if depth == 1 {
+        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
+        if !m.is_null() {
+            // SAFETY: as in `lock_os_thread`: a locked goroutine runs only on its M.
+            unsafe { (*m).locked_g.store(std::ptr::null_mut(), Ordering::Relaxed) };
+        }
+    }
+}

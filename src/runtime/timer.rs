@@ -1,0 +1,267 @@
+//! Runtime timers: per-P 4-ary heaps run by the scheduler, no timer thread.
+//!
+//! A [`RawTimer`] is armed with a deadline and an action. Arming pushes an entry into a P's heap
+//! (the caller's P, or a random one from a plain thread). An M running its schedule loop runs the
+//! due timers of its own P; a spinning M runs those of the Ps it tries to steal from; and the M
+//! that goes idle last sleeps only until the earliest deadline of all heaps (`sched.rs`).
+//!
+//! Stop and reset are lazy: the timer's `state` word holds a generation and an armed bit; a heap
+//! entry carries the generation it was pushed with and is discarded when it comes due if the
+//! generation moved on. Firing, stopping and resetting all decide by compare-and-swap on that one
+//! word, so exactly one of them wins and `stop`/`reset` report whether the timer was still
+//! pending, as Go's `Timer.Stop` does. Every stop or reset counts a stale entry against the heap
+//! that holds it; when stale entries pass a quarter of a heap, the heap is rebuilt without them,
+//! so stopped timers never pile up.
+//!
+//! Actions run on the M that finds them due, in scheduler context (not on a goroutine): they must
+//! not block. Unparking a goroutine, a non-blocking channel send and spawning a goroutine are all
+//! fine.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::park::Unparker;
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    Unpark(Unparker),
+    Func(Box<dyn Fn() + Send + Sync>),
+}
+
+pub(crate) struct RawTimer {
+    /// `generation << 1 | armed`.
+    state: AtomicU64,
+    /// The P whose heap holds the live entry, for counting stale entries.
+    heap_of: AtomicUsize,
+    action: TimerAction,
+}
+
+const ARMED: u64 = 1;
+
+impl RawTimer {
+    pub(crate) fn new(action: TimerAction) -> Arc<RawTimer> {
+        Arc::new(RawTimer {
+            state: AtomicU64::new(0),
+            heap_of: AtomicUsize::new(usize::MAX),
+            action,
+        })
+    }
+
+    /// Whether the timer is armed and has not fired.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.state.load(Ordering::Acquire) & ARMED != 0
+    }
+
+    /// Disarms the timer. True if this call stopped it before it fired.
+    pub(crate) fn stop(self: &Arc<Self>, sched: &super::sched::Sched) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & ARMED == 0 {
+                return false;
+            }
+            let new = (s | ARMED) + 1; // next generation, disarmed
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    sched.timer_went_stale(self.heap_of.load(Ordering::Relaxed));
+                    return true;
+                }
+                Err(cur) => s = cur,
+            }
+        }
+    }
+
+    /// Arms the timer for `when`, replacing any pending deadline. True if it was pending.
+    pub(crate) fn reset(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> bool {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let new = ((s | ARMED) + 1) | ARMED; // next generation, armed
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    let was = s & ARMED != 0;
+                    if was {
+                        sched.timer_went_stale(self.heap_of.load(Ordering::Relaxed));
+                    }
+                    sched.add_timer(Entry {
+                        when: sched.nanos(when),
+                        gen: new,
+                        timer: self.clone(),
+                    });
+                    return was;
+                }
+                Err(cur) => s = cur,
+            }
+        }
+    }
+
+    /// Tries to fire the entry of generation `gen`: true if it won and the action must run.
+    fn claim(&self, gen: u64) -> bool {
+        self.state
+            .compare_exchange(gen, gen & !ARMED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    fn run(&self) {
+        match &self.action {
+            TimerAction::Unpark(u) => u.unpark(),
+            TimerAction::Func(f) => f(),
+        }
+    }
+}
+
+pub(crate) struct Entry {
+    /// Deadline in nanoseconds since the runtime's epoch.
+    pub(crate) when: u64,
+    gen: u64,
+    timer: Arc<RawTimer>,
+}
+
+impl Entry {
+    fn stale(&self) -> bool {
+        self.timer.state.load(Ordering::Relaxed) != self.gen
+    }
+}
+
+/// One P's timers.
+pub(crate) struct TimerHeap {
+    heap: Mutex<Vec<Entry>>,
+    /// Earliest deadline in the heap (`u64::MAX` if empty), readable without the lock.
+    next: AtomicU64,
+    /// Entries known to be stale.
+    stale: AtomicUsize,
+}
+
+impl TimerHeap {
+    pub(crate) fn new() -> Self {
+        TimerHeap {
+            heap: Mutex::new(Vec::new()),
+            next: AtomicU64::new(u64::MAX),
+            stale: AtomicUsize::new(0),
+        }
+    }
+
+    /// Earliest deadline, or `u64::MAX`.
+    pub(crate) fn next_when(&self) -> u64 {
+        self.next.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.heap.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub(crate) fn push(&self, pid: usize, e: Entry) {
+        e.timer.heap_of.store(pid, Ordering::Relaxed);
+        let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = self.stale.load(Ordering::Relaxed);
+        if stale > 64 && stale > h.len() / 4 {
+            h.retain(|e| !e.stale());
+            heapify(&mut h);
+            self.stale.store(0, Ordering::Relaxed);
+        }
+        h.push(e);
+        let n = h.len() - 1;
+        sift_up(&mut h, n);
+        // SeqCst: an idle M stores its sleep deadline and then reads `next`; an adder stores
+        // `next` and then reads the sleep deadline (`Sched::add_timer`). One of them sees the
+        // other.
+        self.next.store(h[0].when, Ordering::SeqCst);
+    }
+
+    pub(crate) fn went_stale(&self) {
+        self.stale.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs the timers due at `now`. Returns how many fired.
+    pub(crate) fn run_due(&self, now: u64) -> usize {
+        if self.next_when() > now {
+            return 0;
+        }
+        let mut due = Vec::new();
+        {
+            let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            while let Some(top) = h.first() {
+                if top.when > now {
+                    break;
+                }
+                due.push(pop(&mut h));
+            }
+            self.next
+                .store(h.first().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
+        }
+        let mut fired = 0;
+        for e in due {
+            if e.timer.claim(e.gen) {
+                e.timer.run();
+                fired += 1;
+            } else {
+                // Stale entries were counted by `stop`/`reset`; this one is gone now.
+                let _ = self
+                    .stale
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| s.checked_sub(1));
+            }
+        }
+        fired
+    }
+
+    /// Removes every entry (when a P retires), to be re-homed.
+    pub(crate) fn take_all(&self) -> Vec<Entry> {
+        let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        self.next.store(u64::MAX, Ordering::SeqCst);
+        self.stale.store(0, Ordering::Relaxed);
+        std::mem::take(&mut *h)
+    }
+}
+
+fn sift_up(h: &mut [Entry], mut i: usize) {
+    while i > 0 {
+        let parent = (i - 1) / 4;
+        if h[parent].when <= h[i].when {
+            break;
+        }
+        h.swap(parent, i);
+        i = parent;
+    }
+}
+
+fn sift_down(h: &mut [Entry], mut i: usize) {
+    let n = h.len();
+    loop {
+        let first = 4 * i + 1;
+        if first >= n {
+            return;
+        }
+        let mut min = first;
+        for c in first + 1..(first + 4).min(n) {
+            if h[c].when < h[min].when {
+                min = c;
+            }
+        }
+        if h[i].when <= h[min].when {
+            return;
+        }
+        h.swap(i, min);
+        i = min;
+    }
+}
+
+fn pop(h: &mut Vec<Entry>) -> Entry {
+    let last = h.len() - 1;
+    h.swap(0, last);
+    let e = h.pop().expect("non-empty heap");
+    if !h.is_empty() {
+        sift_down(h, 0);
+    }
+    e
+}
+
+fn heapify(h: &mut [Entry]) {
+    for i in (0..h.len() / 4 + 1).rev() {
+        sift_down(h, i);
+    }
+}
