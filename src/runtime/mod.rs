@@ -208,14 +208,6 @@ pub(crate) fn default_runtime() -> &'static Runtime {
     })
 }
 
-/// The runtime of the calling goroutine, or the default runtime.
-pub(crate) fn current_sched() -> Arc<Sched> {
-    match g::current() {
-        Some(g) => g.sched.clone(),
-        None => default_runtime().sched.clone(),
-    }
-}
-
 /// Calls `f` with the calling goroutine's runtime, or the default one, without cloning handles.
 pub(crate) fn with_current_sched<R>(f: impl FnOnce(&Arc<Sched>) -> R) -> R {
     match g::current() {

@@ -276,14 +276,4 @@ impl GlobalQueue {
         self.len.store(q.len(), Ordering::SeqCst);
         g
     }
-
-    pub(crate) fn pop(&self) -> Option<GRef> {
-        if self.len() == 0 {
-            return None;
-        }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let g = q.pop_front();
-        self.len.store(q.len(), Ordering::SeqCst);
-        g
-    }
 }

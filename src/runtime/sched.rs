@@ -529,7 +529,7 @@ impl Sched {
 
     /// The owner of a P beyond GOMAXPROCS gives everything on it away. True if it retired it.
     fn retire(&self, m: &M, p: &P) -> bool {
-        let mut idle = self.idle();
+        let idle = self.idle();
         if p.id < self.max_procs() {
             return false;
         }

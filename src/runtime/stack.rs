@@ -385,13 +385,6 @@ fn scavenge(pool: &mut Pool) {
     pool.cold.append(&mut pool.dirty);
 }
 
-/// Resident stacks kept for reuse, for statistics.
-pub(crate) fn pooled_counts(size: usize) -> (usize, usize) {
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    let p = pool_for(&mut pools, size);
-    (p.warm.len() + p.dirty.len(), p.cold.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

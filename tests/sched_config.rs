@@ -1,0 +1,87 @@
+//! Configuration errors are clear and name what was wrong.
+
+use std::process::Command;
+
+use goroutines::Builder;
+
+#[test]
+fn builder_rejects_zero_procs() {
+    let e = Builder::new().max_procs(0).build().unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("max_procs is 0"), "{e}");
+}
+
+#[test]
+fn builder_rejects_bad_stack_sizes() {
+    for bad in [0, 1024, 2 << 30] {
+        let e = Builder::new().stack_size(bad).build().unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("stack_size is {bad} bytes")),
+            "{e}"
+        );
+    }
+}
+
+fn child(var: &str, value: &str) -> String {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "env_child", "--nocapture", "--test-threads=1"])
+        .env("GOROUTINES_TEST_CHILD", "1")
+        .env(var, value)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a bad {var} must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Run by the tests below in a child process whose environment holds a bad value.
+#[test]
+fn env_child() {
+    if std::env::var_os("GOROUTINES_TEST_CHILD").is_none() {
+        return;
+    }
+    goroutines::go(|| ()).join().unwrap();
+}
+
+#[test]
+fn bad_gomaxprocs_is_a_clear_error() {
+    for v in ["0", "abc", "-3", "99999"] {
+        let err = child("GOMAXPROCS", v);
+        assert!(
+            err.contains(&format!("invalid GOMAXPROCS=\"{v}\"")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_stack_size_is_a_clear_error() {
+    for v in ["12", "lots", "5G", "2048M"] {
+        let err = child("GOROUTINES_STACK_SIZE", v);
+        assert!(
+            err.contains(&format!("invalid GOROUTINES_STACK_SIZE=\"{v}\"")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn good_env_values_are_used() {
+    if std::env::var_os("GOROUTINES_TEST_CHILD2").is_some() {
+        assert_eq!(goroutines::max_procs(), 3);
+        assert_eq!(goroutines::stats().stack_size, 128 * 1024);
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "good_env_values_are_used", "--test-threads=1"])
+        .env("GOROUTINES_TEST_CHILD2", "1")
+        .env("GOMAXPROCS", "3")
+        .env("GOROUTINES_STACK_SIZE", "128K")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

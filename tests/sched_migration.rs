@@ -1,0 +1,63 @@
+//! A goroutine keeps its identity and its state across a million switches while it migrates
+//! between OS threads. Run in release mode too: the risk is LLVM caching a thread-local's
+//! address across a switch (llvm-project issue 98479).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use goroutines::{go, yield_now};
+
+#[goroutines::test]
+fn identity_survives_a_million_yields() {
+    let yields: u64 = if cfg!(debug_assertions) {
+        200_000
+    } else {
+        1_000_000
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    // Background goroutines keep every P busy, so the yielding ones move between Ms.
+    let noise: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            go(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    yield_now();
+                }
+            })
+        })
+        .collect();
+    let workers: Vec<_> = (0..4u64)
+        .map(|k| {
+            go(move || {
+                let me = goroutines::current_id().unwrap();
+                let mut threads = HashSet::new();
+                let mut acc = k;
+                for i in 0..yields / 4 {
+                    yield_now();
+                    assert_eq!(goroutines::current_id(), Some(me));
+                    acc = acc.wrapping_mul(6364136223846793005).wrapping_add(i);
+                    if i % 1024 == 0 {
+                        threads.insert(std::thread::current().id());
+                    }
+                }
+                (acc, threads.len())
+            })
+        })
+        .collect();
+    for (k, w) in workers.into_iter().enumerate() {
+        let (acc, _threads) = w.join().unwrap();
+        let mut expect = k as u64;
+        for i in 0..yields / 4 {
+            expect = expect.wrapping_mul(6364136223846793005).wrapping_add(i);
+        }
+        assert_eq!(
+            acc, expect,
+            "state on the goroutine's stack survives migration"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for n in noise {
+        n.join().unwrap();
+    }
+}
