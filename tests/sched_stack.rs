@@ -26,8 +26,11 @@ fn overflow_is_reported_with_goroutine_and_size() {
             .stack_size(64 * 1024)
             .build()
             .unwrap();
-        let h = rt.go(|| recurse(u64::MAX, &mut [0u8; 512]));
-        println!("ID={}", h.id());
+        let h = rt.go(|| {
+            // Printed (and flushed, a line at a time) before the overflow ends the process.
+            println!("ID={}", goroutines::current_id().unwrap());
+            recurse(u64::MAX, &mut [0u8; 512])
+        });
         let _ = h.join();
         unreachable!("the overflow ends the process");
     }

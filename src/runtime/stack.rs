@@ -14,10 +14,15 @@
 //!
 //! Pools. This allocator is process-wide and shared by every runtime (stacks may outlive a
 //! runtime). A freed stack goes to a small per-P cache (see `p.rs`), then to a shared warm pool
-//! that keeps its pages, then, past [`WARM_POOL_MAX`] stacks, to the cold pool: its memory is given
-//! back with `MADV_DONTNEED` in address-sorted batches, so that runs of neighbouring slots, which
-//! a burst of goroutines tends to produce, cost one system call. Allocation prefers warm stacks
-//! (no fault at all), then cold ones (one fault on first touch), then fresh slots.
+//! that keeps its pages, so a burst of goroutines reuses stacks without a page fault. Memory goes
+//! back to the kernel in the background, as Go's scavenger does: a scavenger thread, asleep while
+//! the warm pool is small, wakes when it grows past [`WARM_POOL_MAX`] and gives back the memory
+//! of the excess stacks that have stayed unused for [`SCAVENGE_AGE`], with `MADV_DONTNEED`, in
+//! address-sorted batches so that runs of neighbouring slots (which a burst of goroutines tends
+//! to leave) cost one system call each; they move to the cold pool. So resident memory shrinks
+//! about a second after a burst, while a program that keeps spawning keeps reusing warm stacks
+//! without faults. Allocation prefers warm stacks (no fault at all), then cold ones (one fault on
+//! first touch), then fresh slots.
 //!
 //! Rejected: one `mmap` per stack (what `may` does: two mappings per stack with its guard, so
 //! ENOMEM near 32,000 stacks), and Go's copying stacks (they need a compiler that knows where every
@@ -25,15 +30,18 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// `madvise` advice that installs a guard region (Linux 6.13), not yet in every libc release.
 const MADV_GUARD_INSTALL: libc::c_int = 102;
 
 /// Stacks kept with their pages in the shared pool before memory is given back.
 pub(crate) const WARM_POOL_MAX: usize = 1024;
-/// Stacks gathered before one scavenging pass sorts them and returns their memory.
-const SCAVENGE_BATCH: usize = 256;
+/// Stacks one scavenging step takes out of the pool (the lock is not held while it works).
+const SCAVENGE_BATCH: usize = 4096;
+/// How long a stack beyond the warm pool's size stays unused before its memory is given back.
+pub(crate) const SCAVENGE_AGE: Duration = Duration::from_secs(1);
 /// Slots reserved per arena; arenas are added as goroutines grow in number.
 const SLOTS_PER_ARENA: usize = 4096;
 
@@ -101,10 +109,8 @@ struct Arena {
 struct Pool {
     size: usize,
     arenas: Vec<Arena>,
-    /// Free stacks whose pages are still resident.
-    warm: Vec<Stack>,
-    /// Free stacks waiting for their memory to be given back in one sorted batch.
-    dirty: Vec<Stack>,
+    /// Free stacks whose pages are still resident, oldest first, each with when it was freed.
+    warm: Vec<(Stack, Instant)>,
     /// Free stacks whose memory has been given back.
     cold: Vec<Stack>,
 }
@@ -298,7 +304,6 @@ fn pool_for(pools: &mut Vec<Pool>, size: usize) -> &mut Pool {
         size,
         arenas: Vec::new(),
         warm: Vec::new(),
-        dirty: Vec::new(),
         cold: Vec::new(),
     });
     pools.last_mut().unwrap()
@@ -311,12 +316,7 @@ pub(crate) fn alloc_batch(size: usize, want: usize, out: &mut Vec<Stack>) -> io:
     let pool = pool_for(&mut pools, size);
     let mut n = 0;
     while n < want {
-        if let Some(s) = pool
-            .warm
-            .pop()
-            .or_else(|| pool.cold.pop())
-            .or_else(|| pool.dirty.pop())
-        {
+        if let Some(s) = pool.warm.pop().map(|(s, _)| s).or_else(|| pool.cold.pop()) {
             out.push(s);
             n += 1;
             continue;
@@ -342,47 +342,128 @@ pub(crate) fn alloc_batch(size: usize, want: usize, out: &mut Vec<Stack>) -> io:
     Ok(())
 }
 
-/// Returns stacks to the shared pool; past [`WARM_POOL_MAX`] their memory is given back.
+/// Returns stacks to the shared warm pool, and wakes the scavenger if the pool grew too big.
 pub(crate) fn free_batch(stacks: impl IntoIterator<Item = Stack>) {
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
     let mut iter = stacks.into_iter().peekable();
     let Some(first) = iter.peek() else { return };
     let pool = pool_for(&mut pools, first.size);
-    for s in iter {
-        debug_assert_eq!(s.size, pool.size);
-        if pool.warm.len() < WARM_POOL_MAX {
-            pool.warm.push(s);
-        } else {
-            pool.dirty.push(s);
-            if pool.dirty.len() >= SCAVENGE_BATCH {
-                scavenge(pool);
+    let now = Instant::now();
+    pool.warm.extend(iter.map(|s| (s, now)));
+    if pool.warm.len() > WARM_POOL_MAX {
+        drop(pools);
+        wake_scavenger();
+    }
+}
+
+static SCAVENGER_STARTED: std::sync::Once = std::sync::Once::new();
+static SCAVENGER_WORK: Condvar = Condvar::new();
+static SCAVENGER_PENDING: Mutex<bool> = Mutex::new(false);
+
+fn wake_scavenger() {
+    SCAVENGER_STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("goroutines-scavenger".into())
+            .spawn(scavenger);
+        // Without the thread, memory is simply not given back: not worth failing a spawn over.
+        drop(spawned);
+    });
+    let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    if !*pending {
+        *pending = true;
+        SCAVENGER_WORK.notify_one();
+    }
+}
+
+/// The scavenger thread: sleeps until the warm pool outgrows its cap, then returns the memory of
+/// stacks unused for `SCAVENGE_AGE`, until the pool is back under the cap.
+fn scavenger() {
+    loop {
+        {
+            let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+            while !*pending {
+                pending = SCAVENGER_WORK
+                    .wait(pending)
+                    .unwrap_or_else(|e| e.into_inner());
             }
+        }
+        loop {
+            std::thread::sleep(SCAVENGE_AGE / 4);
+            if !scavenge_once(SCAVENGE_AGE) {
+                break;
+            }
+        }
+        // Sleep again unless a free came in meanwhile (it set `pending` again).
+        let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        *pending = false;
+        let sizes: Vec<usize> = POOLS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|p| p.warm.len() > WARM_POOL_MAX)
+            .map(|p| p.size)
+            .collect();
+        if !sizes.is_empty() {
+            *pending = true;
         }
     }
 }
 
-/// Gives back the memory of the dirty stacks, one `madvise` per run of neighbouring slots.
-fn scavenge(pool: &mut Pool) {
+/// One pass over all pools: gives back the memory of excess warm stacks older than `age`.
+/// Returns whether any pool still holds more than `WARM_POOL_MAX` warm stacks.
+pub(crate) fn scavenge_once(age: Duration) -> bool {
+    let sizes: Vec<usize> = POOLS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|p| p.size)
+        .collect();
+    let mut over = false;
+    for size in sizes {
+        loop {
+            let now = Instant::now();
+            let mut batch = {
+                let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+                let pool = pool_for(&mut pools, size);
+                let excess = pool.warm.len().saturating_sub(WARM_POOL_MAX);
+                // The oldest frees sit at the front; the newest (cache-warm) stay for reuse.
+                let old =
+                    pool.warm[..excess].partition_point(|(_, t)| now.duration_since(*t) >= age);
+                let n = old.min(SCAVENGE_BATCH);
+                if n == 0 {
+                    over |= excess > 0;
+                    break;
+                }
+                pool.warm.drain(..n).map(|(s, _)| s).collect::<Vec<_>>()
+            };
+            release_memory(&mut batch, size);
+            let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+            pool_for(&mut pools, size).cold.append(&mut batch);
+        }
+    }
+    over
+}
+
+/// `MADV_DONTNEED` over the given free stacks, one call per run of neighbouring slots.
+fn release_memory(stacks: &mut [Stack], size: usize) {
     let page = page_size_raw();
-    let slot = pool.size + page;
-    pool.dirty.sort_unstable_by_key(|s| s.bottom);
+    let slot = size + page;
+    stacks.sort_unstable_by_key(|s| s.bottom);
     let mut i = 0;
-    while i < pool.dirty.len() {
-        let start = pool.dirty[i].bottom;
+    while i < stacks.len() {
         let mut j = i + 1;
-        while j < pool.dirty.len() && pool.dirty[j].bottom == pool.dirty[j - 1].bottom + slot {
+        while j < stacks.len() && stacks[j].bottom == stacks[j - 1].bottom + slot {
             j += 1;
         }
-        // Skip the lowest guard page; guard markers survive MADV_DONTNEED, and the advice on a
-        // PROT_NONE page is harmless.
-        let from = start + page;
-        let to = pool.dirty[j - 1].bottom + slot;
-        // SAFETY: [from, to) covers only free slots owned by this pool (and guard pages between
-        // them); no goroutine runs on them, and their contents are dead.
+        // From above the lowest guard page to the top of the last slot. Guard markers in between
+        // survive MADV_DONTNEED (as do PROT_NONE guards), so they need no care.
+        let from = stacks[i].bottom + page;
+        let to = stacks[j - 1].bottom + slot;
+        // SAFETY: [from, to) covers only free slots handed to us (and guard pages between them):
+        // no goroutine runs on them and their contents are dead.
         unsafe { libc::madvise(from as *mut _, to - from, libc::MADV_DONTNEED) };
         i = j;
     }
-    pool.cold.append(&mut pool.dirty);
 }
 
 #[cfg(test)]
