@@ -277,3 +277,105 @@ impl GlobalQueue {
         g
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::g::GoroutineId;
+    use crate::runtime::sched::Sched;
+    use std::collections::HashSet;
+    use std::num::NonZeroU64;
+    use std::sync::atomic::AtomicBool;
+
+    fn g(sched: &Arc<Sched>, id: u64) -> GRef {
+        Arc::new(G::new(
+            GoroutineId(NonZeroU64::new(id).unwrap()),
+            sched.clone(),
+        ))
+    }
+
+    /// Stealing from an empty queue finds nothing; stealing takes half.
+    #[test]
+    fn steal_half_and_from_empty() {
+        let sched = Sched::new(1, 64 * 1024);
+        let (a, b, global) = (LocalQueue::new(), LocalQueue::new(), GlobalQueue::new());
+        assert!(a.steal_into(&b).is_none());
+        for i in 1..=10 {
+            a.push(g(&sched, i), &global);
+        }
+        let first = a.steal_into(&b).expect("a non-empty victim gives work");
+        assert_eq!(b.len() + 1, 5, "a thief takes half");
+        assert_eq!(a.len(), 5);
+        assert_eq!(
+            first.id().as_u64(),
+            5,
+            "the thief runs the last goroutine it took"
+        );
+        assert_eq!(
+            a.pop().unwrap().id().as_u64(),
+            6,
+            "the victim keeps its order"
+        );
+    }
+
+    /// A full ring moves half of itself and the new goroutine to the global queue.
+    #[test]
+    fn overflow_goes_to_global() {
+        let sched = Sched::new(1, 64 * 1024);
+        let (a, global) = (LocalQueue::new(), GlobalQueue::new());
+        for i in 1..=LOCAL_QUEUE_SIZE as u64 + 1 {
+            a.push(g(&sched, i), &global);
+        }
+        assert_eq!(a.len(), LOCAL_QUEUE_SIZE / 2);
+        assert_eq!(global.len(), LOCAL_QUEUE_SIZE as usize / 2 + 1);
+    }
+
+    /// One owner pushing and popping, three thieves stealing: every goroutine is taken exactly
+    /// once.
+    #[test]
+    fn concurrent_steal_takes_each_once() {
+        let sched = Sched::new(1, 64 * 1024);
+        let victim = Arc::new(LocalQueue::new());
+        let global = Arc::new(GlobalQueue::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let thieves: Vec<_> = (0..3)
+            .map(|_| {
+                let (victim, stop) = (victim.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mine = LocalQueue::new();
+                    let mut got = Vec::new();
+                    while !stop.load(Ordering::SeqCst) || !victim.is_empty() {
+                        if let Some(g) = victim.steal_into(&mine) {
+                            got.push(g.id().as_u64());
+                        }
+                        while let Some(g) = mine.pop() {
+                            got.push(g.id().as_u64());
+                        }
+                    }
+                    got
+                })
+            })
+            .collect();
+        let n = 200_000u64;
+        let mut owner_got = Vec::new();
+        for i in 1..=n {
+            victim.push(g(&sched, i), &global);
+            if i % 3 == 0 {
+                if let Some(g) = victim.pop() {
+                    owner_got.push(g.id().as_u64());
+                }
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        let mut all: Vec<u64> = owner_got;
+        for t in thieves {
+            all.extend(t.join().unwrap());
+        }
+        while let Some(g) = global.pop_into(&LocalQueue::new(), 0, 0) {
+            all.push(g.id().as_u64());
+        }
+        let set: HashSet<u64> = all.iter().copied().collect();
+        assert_eq!(set.len(), all.len(), "a goroutine was taken twice");
+        assert_eq!(all.len() as u64, n, "a goroutine was lost");
+    }
+}
