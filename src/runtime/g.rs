@@ -22,6 +22,14 @@ use super::stack::Stack;
 pub(crate) type GRef = Arc<G>;
 
 /// Identifies a goroutine for the life of the process; ids are never reused.
+///
+/// ```
+/// let h = goroutines::go(|| ());
+/// let id = h.id();
+/// h.join().unwrap();
+/// assert!(id.as_u64() > 0);
+/// assert_eq!(format!("goroutine {id}"), format!("goroutine {}", id.as_u64()));
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct GoroutineId(pub(crate) NonZeroU64);
 
@@ -65,7 +73,12 @@ pub(crate) mod park_state {
     pub const NOTIFIED: u8 = 2;
 }
 
-/// Values of `G::status`, for counts and dumps.
+/// The state of a goroutine, for counts and dumps.
+///
+/// ```
+/// use goroutines::runtime::GStatus;
+/// assert_ne!(GStatus::Running, GStatus::Waiting);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum GStatus {

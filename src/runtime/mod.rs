@@ -54,6 +54,13 @@ use sched::Sched;
 
 /// A goroutine runtime: a scheduler with its Ps and Ms.
 ///
+/// ```
+/// let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+/// let h = rt.go(|| 2 + 2);
+/// assert_eq!(h.join().unwrap(), 4);
+/// assert!(rt.try_go(|| ()).is_ok());
+/// ```
+///
 /// Most programs use the process-wide default runtime through [`go`](crate::go) and
 /// [`run`](crate::run); a `Runtime` from [`Builder`] gives explicit settings (tests use a fresh one
 /// each). Dropping a `Runtime` stops its threads; goroutines still parked or runnable then are
@@ -151,6 +158,14 @@ impl std::fmt::Debug for Runtime {
 }
 
 /// A snapshot of a runtime's scheduler, from [`Runtime::stats`] or [`stats`](crate::stats).
+///
+/// ```
+/// let rt = goroutines::Builder::new().max_procs(2).build().unwrap();
+/// rt.run(|| ());
+/// let s = rt.stats();
+/// assert_eq!(s.max_procs, 2);
+/// assert_eq!(s.local_queues.len(), 2);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Stats {
     /// GOMAXPROCS.

@@ -26,6 +26,12 @@ use super::g::{self, GRef};
 use super::sched;
 
 /// Why a goroutine is waiting, as goroutine dumps print it (Go's waitReason strings).
+///
+/// ```
+/// use goroutines::runtime::WaitReason;
+/// assert_eq!(WaitReason::ChanReceive.to_string(), "chan receive");
+/// assert_eq!(WaitReason::IoWait.as_str(), "IO wait");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum WaitReason {
@@ -124,6 +130,26 @@ impl std::fmt::Display for WaitReason {
 }
 
 /// Wakes one goroutine or OS thread; cheap to clone, `Send + Sync`.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::sync::Arc;
+/// use goroutines::runtime::park::{self, WaitReason};
+///
+/// goroutines::run(|| {
+///     let ready = Arc::new(AtomicBool::new(false));
+///     let me = park::current();
+///     let r = ready.clone();
+///     goroutines::go(move || {
+///         r.store(true, Ordering::Release);
+///         me.unpark();
+///     });
+///     // Wait in a loop: park may return spuriously.
+///     while !ready.load(Ordering::Acquire) {
+///         park::park(WaitReason::Zero);
+///     }
+/// });
+/// ```
 #[derive(Clone)]
 pub struct Unparker(Target);
 
@@ -187,6 +213,18 @@ pub fn park(reason: WaitReason) {
 }
 
 /// Like [`park`], but also returns once `deadline` has passed.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use goroutines::runtime::park::{park_until, WaitReason};
+///
+/// goroutines::run(|| {
+///     let deadline = Instant::now() + Duration::from_millis(2);
+///     while Instant::now() < deadline {
+///         park_until(WaitReason::Sleep, deadline);
+///     }
+/// });
+/// ```
 pub fn park_until(reason: WaitReason, deadline: Instant) {
     match g::current() {
         Some(g) => sched::park_current_until(&g, reason, deadline),
