@@ -310,7 +310,10 @@ impl Sched {
 
     /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
     pub(crate) fn wakep(&self) {
-        // SeqCst loads: pair with the idling M's SeqCst stores (module docs).
+        // SeqCst fence: orders the caller's publication of work (a queue push, which may be a
+        // mere Release store) before the loads below; pairs with the fence in `any_runnable`
+        // on the idling side, so that one of the two sides sees the other (module docs).
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
             return;
         }
