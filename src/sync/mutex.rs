@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sema::{semacquire, semrelease};
-use crate::runtime::g::fatal;
+use crate::runtime::g::{self, fatal};
+use crate::runtime::m;
 use crate::runtime::park::WaitReason;
 
 // The state word (Go's `Mutex.state`):
@@ -207,10 +208,26 @@ impl RawMutex {
     }
 }
 
-/// Go's `runtime_canSpin`: only a few rounds, and only with another CPU and another P to run
-/// the holder meanwhile.
+/// Go's `runtime_canSpin`: only a few rounds, only with another CPU and another P to run the
+/// holder meanwhile, and not while goroutines wait in our P's run queue (they could run
+/// instead, and one of them may be the holder). A plain OS thread may spin whenever there is
+/// another CPU. (Go also refuses when every other P is idle; the scheduler's idle count is
+/// private to it, so that case costs a few wasted rounds here.)
 fn can_spin(iter: u32) -> bool {
-    iter < ACTIVE_SPIN && ncpu() > 1 && crate::runtime::max_procs() > 1
+    if iter >= ACTIVE_SPIN || ncpu() <= 1 {
+        return false;
+    }
+    if !g::in_goroutine() {
+        return true;
+    }
+    if crate::runtime::max_procs() <= 1 {
+        return false;
+    }
+    let p = m::current_p();
+    // SAFETY: in a goroutine, `current_p` is the P of the M running us, which stays allocated
+    // as long as its scheduler, and our goroutine keeps that scheduler alive. `has_work` only
+    // reads atomics, so reading another M's P would be harmless too.
+    p.is_null() || !unsafe { (*p).has_work() }
 }
 
 fn ncpu() -> usize {
