@@ -73,39 +73,39 @@ struct Padded<T>(T);
 fn bench_mutex(n: u64, slack: bool, work: bool) {
     let mu = Arc::new(Mutex::new(()));
     run_parallel(n, if slack { 10 } else { 1 }, move |pb| {
-        let mut foo = 0i64;
+        let mut local = 0i64;
         while pb.next() {
             drop(mu.lock());
             if work {
                 for _ in 0..100 {
-                    foo = foo.wrapping_mul(2);
-                    foo /= 2;
+                    local = local.wrapping_mul(2);
+                    local /= 2;
                 }
             }
         }
-        // Go's `_ = foo`: like Go's compiler, LLVM may drop the dead work loop.
-        let _ = foo;
+        // Go's `_ = local`: like Go's compiler, LLVM may drop the dead work loop.
+        let _ = local;
     });
 }
 
 fn bench_rwmutex(n: u64, local_work: usize, write_ratio: u64) {
     let rwm = Arc::new(RwLock::new(()));
     run_parallel(n, 1, move |pb| {
-        let mut foo = 0u64;
+        let mut local = 0u64;
         while pb.next() {
-            foo += 1;
-            if foo % write_ratio == 0 {
+            local += 1;
+            if local % write_ratio == 0 {
                 drop(rwm.write());
             } else {
                 let g = rwm.read();
                 for _ in 0..local_work {
-                    foo = foo.wrapping_mul(2);
-                    foo /= 2;
+                    local = local.wrapping_mul(2);
+                    local /= 2;
                 }
                 drop(g);
             }
         }
-        black_box(foo);
+        black_box(local);
     });
 }
 

@@ -19,9 +19,19 @@ pub struct Bencher {
 
 impl Bencher {
     pub fn from_env() -> Bencher {
-        let filters = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-        let secs: f64 = std::env::var("GOROUTINES_BENCHTIME").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-        Bencher { filters, benchtime: Duration::from_secs_f64(secs), procs: goroutines::max_procs() }
+        let filters = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let secs: f64 = std::env::var("GOROUTINES_BENCHTIME")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.0);
+        Bencher {
+            filters,
+            benchtime: Duration::from_secs_f64(secs),
+            procs: goroutines::max_procs(),
+        }
     }
 
     pub fn enabled(&self, name: &str) -> bool {
@@ -35,7 +45,11 @@ impl Bencher {
     }
 
     /// Like `run`, with extra metrics reported by the last run, as (value, unit) pairs.
-    pub fn run_with_metrics(&self, name: &str, mut f: impl FnMut(u64) -> (Option<Duration>, Vec<(f64, String)>)) {
+    pub fn run_with_metrics(
+        &self,
+        name: &str,
+        mut f: impl FnMut(u64) -> (Option<Duration>, Vec<(f64, String)>),
+    ) {
         if !self.enabled(name) {
             return;
         }
@@ -46,7 +60,13 @@ impl Bencher {
             let d = d.unwrap_or_else(|| start.elapsed());
             if d >= self.benchtime || n >= 1_000_000_000 {
                 let ns = d.as_nanos() as f64 / n as f64;
-                let mut line = format!("Benchmark{}-{}\t{:>10}\t{:>12} ns/op", name, self.procs, n, fmt_ns(ns));
+                let mut line = format!(
+                    "Benchmark{}-{}\t{:>10}\t{:>12} ns/op",
+                    name,
+                    self.procs,
+                    n,
+                    fmt_ns(ns)
+                );
                 for (v, unit) in metrics {
                     line.push_str(&format!("\t{:>12} {}", fmt_ns(v), unit));
                 }

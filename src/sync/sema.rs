@@ -21,7 +21,8 @@
 //! 4. `semrelease` increments the count, and if `nwait` is not zero locks the bucket, unlinks the
 //!    first waiter of its address, and after unlocking marks it `woken` and unparks it. With
 //!    `handoff` (a mutex in starvation mode) the releaser takes the count on the waiter's behalf
-//!    and sets its `ticket`, so a newcomer cannot steal it: the waiter returns owning it.
+//!    and sets its `ticket`, so a newcomer cannot steal it: the waiter returns owning it, and
+//!    the releaser yields so that the waiter (now in its P's `runnext`) runs at once.
 //! 5. A woken waiter without a ticket competes for the count again from step 1 (via step 2).
 //!
 //! Waiter records live on the waiting goroutine's stack (or OS thread's): a waiter does not
@@ -46,6 +47,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
 
+use crate::runtime::g;
 use crate::runtime::park::{self, Unparker, WaitReason};
 
 /// One waiting goroutine or thread, on its own stack while it waits.
@@ -300,6 +302,13 @@ pub(crate) fn semrelease(sema: &AtomicU32, handoff: bool) {
     let ticket = u32::from(handoff && cansemacquire(sema));
     // SAFETY: we unlinked `w` under the bucket lock; its owner waits for `woken`.
     unsafe { wake(w, ticket) };
+    if ticket != 0 && g::in_goroutine() && !std::thread::panicking() {
+        // Direct hand-off (Go's goyield here): the waiter now owns what we released and sits in
+        // our P's `runnext`; let it run at once rather than after our next block, since nobody
+        // else can take the mutex meanwhile. Not while unwinding (a guard dropped by a panic):
+        // the panic count is per OS thread, so a goroutine must not switch threads mid-unwind.
+        crate::runtime::yield_now();
+    }
 }
 
 // ---- notify lists (Cond) ----
