@@ -73,39 +73,56 @@ struct Padded<T>(T);
 fn bench_mutex(n: u64, slack: bool, work: bool) {
     let mu = Arc::new(Mutex::new(()));
     run_parallel(n, if slack { 10 } else { 1 }, move |pb| {
-        let mut local = 0i64;
         while pb.next() {
             drop(mu.lock());
             if work {
-                for _ in 0..100 {
-                    local = local.wrapping_mul(2);
-                    local /= 2;
-                }
+                local_work(100);
             }
         }
-        // Go's `_ = local`: like Go's compiler, LLVM may drop the dead work loop.
-        let _ = local;
     });
 }
 
-fn bench_rwmutex(n: u64, local_work: usize, write_ratio: u64) {
+/// Go's local work `for i := 0; i < n; i++ { foo *= 2; foo /= 2 }` with `foo` otherwise unused,
+/// as Go 1.27 compiles it on amd64: the dead arithmetic is deleted but the counted loop stays
+/// (INCQ, CMPQ, JLT). LLVM would delete the loop as well, so run the same instructions.
+#[inline(always)]
+fn local_work(n: u64) {
+    #[cfg(target_arch = "x86_64")]
+    if n > 0 {
+        // SAFETY: register-only loop: touches no memory and no stack.
+        unsafe {
+            std::arch::asm!(
+                "2:",
+                "inc {i}",
+                "cmp {i}, {n}",
+                "jl 2b",
+                i = inout(reg) 0u64 => _,
+                n = in(reg) n,
+                options(nomem, nostack),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for i in 0..n {
+        black_box(i);
+    }
+}
+
+fn bench_rwmutex(n: u64, work: u64, write_ratio: i64) {
     let rwm = Arc::new(RwLock::new(()));
     run_parallel(n, 1, move |pb| {
-        let mut local = 0u64;
+        let mut ops = 0i64;
         while pb.next() {
-            local += 1;
-            if local % write_ratio == 0 {
+            ops += 1;
+            if ops % write_ratio == 0 {
                 drop(rwm.write());
             } else {
                 let g = rwm.read();
-                for _ in 0..local_work {
-                    local = local.wrapping_mul(2);
-                    local /= 2;
-                }
+                local_work(work);
                 drop(g);
             }
         }
-        black_box(local);
+        black_box(ops);
     });
 }
 
