@@ -18,6 +18,8 @@
 //!   them, and running `main` as a goroutine.
 //! - [`yield_now`], [`num_goroutine`], [`max_procs`], [`set_max_procs`], [`current_id`],
 //!   [`lock_os_thread`]: Go's `runtime` package.
+//! - [`sync`]: `WaitGroup`, `Mutex`, `RwLock`, `Once`, `Cond` and `Semaphore`, parking
+//!   goroutines rather than threads.
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
 //!
@@ -59,6 +61,7 @@
 #![warn(missing_docs)]
 
 pub mod runtime;
+pub mod sync;
 
 pub use goroutines_macros::{main, test};
 pub use runtime::{

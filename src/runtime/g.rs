@@ -299,6 +299,12 @@ pub(crate) fn current() -> Option<GRef> {
     }
 }
 
+/// Whether the caller runs inside a goroutine.
+#[inline(never)]
+pub(crate) fn in_goroutine() -> bool {
+    !CURRENT_G.with(|c| c.get()).is_null()
+}
+
 /// The id of the running goroutine, without touching its reference count.
 #[inline(never)]
 pub(crate) fn current_id() -> Option<GoroutineId> {

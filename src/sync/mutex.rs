@@ -1,0 +1,469 @@
+//! `Mutex<T>`: Go's `sync.Mutex` (normal and starvation modes) holding a value.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::sema::{semacquire, semrelease};
+use crate::runtime::g::{self, fatal};
+use crate::runtime::m;
+use crate::runtime::park::WaitReason;
+
+// The state word (Go's `Mutex.state`):
+/// The mutex is held.
+const LOCKED: i32 = 1;
+/// An unlocker need not wake anyone: a woken or spinning waiter is already on its way.
+const WOKEN: i32 = 2;
+/// Starvation mode: unlock hands the lock to the oldest waiter; newcomers queue at the tail.
+const STARVING: i32 = 4;
+/// The rest of the word counts the goroutines parked (or about to park) on `sema`.
+const WAITER_SHIFT: u32 = 3;
+const ONE_WAITER: i32 = 1 << WAITER_SHIFT;
+
+/// A waiter that has waited this long switches the mutex to starvation mode.
+const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
+
+/// Spin rounds before parking, and pause instructions per round (Go's `active_spin`,
+/// `active_spin_cnt`).
+const ACTIVE_SPIN: u32 = 4;
+const ACTIVE_SPIN_CNT: u32 = 30;
+
+/// The lock word and semaphore of a mutex, without the data: shared by `Mutex`, `RwLock`'s
+/// writer lock and `Once`.
+///
+/// Invariants: `state & LOCKED` is set exactly while someone owns the lock, except during a
+/// starvation-mode hand-off, where the unlocker leaves `LOCKED` clear and the woken waiter owns
+/// the lock (and sets `LOCKED` as it subtracts itself from the waiter count).
+pub(crate) struct RawMutex {
+    state: AtomicI32,
+    sema: AtomicU32,
+}
+
+impl RawMutex {
+    pub(crate) const fn new() -> RawMutex {
+        RawMutex {
+            state: AtomicI32::new(0),
+            sema: AtomicU32::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self, reason: WaitReason) {
+        // Acquire: pairs with the Release in `unlock`, so the previous holder's writes are seen.
+        if self
+            .state
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_slow(reason);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn try_lock(&self) -> bool {
+        let old = self.state.load(Ordering::Relaxed);
+        if old & (LOCKED | STARVING) != 0 {
+            return false;
+        }
+        // Acquire: as in `lock`. Starvation mode refuses newcomers, as Go's TryLock does.
+        self.state
+            .compare_exchange(old, old | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    #[cold]
+    fn lock_slow(&self, reason: WaitReason) {
+        let mut wait_start: Option<Instant> = None;
+        let mut starving = false;
+        let mut awoke = false;
+        let mut iter = 0;
+        let mut old = self.state.load(Ordering::Relaxed);
+        loop {
+            // Spin while the lock is held in normal mode and spinning can pay off: the holder
+            // runs on another P and may release it within a few hundred nanoseconds.
+            if old & (LOCKED | STARVING) == LOCKED && can_spin(iter) {
+                // Set WOKEN so that the unlocker does not wake a parked waiter to compete.
+                if !awoke
+                    && old & WOKEN == 0
+                    && old >> WAITER_SHIFT != 0
+                    && self
+                        .state
+                        .compare_exchange(old, old | WOKEN, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                {
+                    awoke = true;
+                }
+                for _ in 0..ACTIVE_SPIN_CNT {
+                    std::hint::spin_loop();
+                }
+                iter += 1;
+                old = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            let mut new = old;
+            // Newcomers do not take a starving mutex: they queue behind the waiters.
+            if old & STARVING == 0 {
+                new |= LOCKED;
+            }
+            if old & (LOCKED | STARVING) != 0 {
+                new += ONE_WAITER;
+            }
+            // Switch to starvation mode, but only while the lock is held: an unlocked mutex in
+            // starvation mode would wait for a hand-off that no unlock will make.
+            if starving && old & LOCKED != 0 {
+                new |= STARVING;
+            }
+            if awoke {
+                // We were woken (or set WOKEN while spinning): clear the flag either way.
+                if new & WOKEN == 0 {
+                    fatal("sync: inconsistent mutex state");
+                }
+                new &= !WOKEN;
+            }
+            // AcqRel: Acquire when this takes the lock (pairs with `unlock`'s Release).
+            match self
+                .state
+                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    if old & (LOCKED | STARVING) == 0 {
+                        return; // locked with the CAS
+                    }
+                    // A waiter woken before goes back to the front of the queue.
+                    let lifo = wait_start.is_some();
+                    let start = *wait_start.get_or_insert_with(Instant::now);
+                    semacquire(&self.sema, lifo, reason);
+                    starving = starving || start.elapsed() > STARVATION_THRESHOLD;
+                    old = self.state.load(Ordering::Acquire);
+                    if old & STARVING != 0 {
+                        // Handed off: the lock is ours, but LOCKED is clear and we are still
+                        // counted as a waiter. Fix both in one add.
+                        if old & (LOCKED | WOKEN) != 0 || old >> WAITER_SHIFT == 0 {
+                            fatal("sync: inconsistent mutex state");
+                        }
+                        let mut delta = LOCKED - ONE_WAITER;
+                        // Leave starvation mode if we did not wait long or are the last waiter:
+                        // staying in it makes every unlock a hand-off, which is slow.
+                        if !starving || old >> WAITER_SHIFT == 1 {
+                            delta -= STARVING;
+                        }
+                        // Acquire: pairs with the unlocker's Release in `unlock`.
+                        self.state.fetch_add(delta, Ordering::Acquire);
+                        return;
+                    }
+                    awoke = true;
+                    iter = 0;
+                }
+                Err(cur) => old = cur,
+            }
+        }
+    }
+
+    /// Unlocks.
+    ///
+    /// # Safety
+    /// The caller owns the lock (a guard is being dropped or forgotten on its behalf).
+    #[inline]
+    pub(crate) unsafe fn unlock(&self) {
+        // Release: pairs with the Acquire of the next `lock`.
+        let new = self.state.fetch_sub(LOCKED, Ordering::Release) - LOCKED;
+        if new != 0 {
+            self.unlock_slow(new);
+        }
+    }
+
+    #[cold]
+    fn unlock_slow(&self, new: i32) {
+        if (new + LOCKED) & LOCKED == 0 {
+            fatal("sync: unlock of unlocked mutex");
+        }
+        if new & STARVING == 0 {
+            let mut old = new;
+            loop {
+                // Nobody to wake, or someone already took the lock, or a waiter is already
+                // awake, or the mutex went starving (then the lock is handed off by its owner).
+                if old >> WAITER_SHIFT == 0 || old & (LOCKED | WOKEN | STARVING) != 0 {
+                    return;
+                }
+                let new = (old - ONE_WAITER) | WOKEN;
+                match self
+                    .state
+                    .compare_exchange(old, new, Ordering::Relaxed, Ordering::Relaxed)
+                {
+                    Ok(_) => {
+                        semrelease(&self.sema, false);
+                        return;
+                    }
+                    Err(cur) => old = cur,
+                }
+            }
+        } else {
+            // Starvation mode: hand the lock to the oldest waiter. LOCKED stays clear; the
+            // waiter sets it. Newcomers see STARVING and queue instead of taking it.
+            semrelease(&self.sema, true);
+        }
+    }
+}
+
+/// Go's `runtime_canSpin`: only a few rounds, only with another CPU and another P to run the
+/// holder meanwhile, and not while goroutines wait in our P's run queue (they could run
+/// instead, and one of them may be the holder). A plain OS thread may spin whenever there is
+/// another CPU. (Go also refuses when every other P is idle; the scheduler's idle count is
+/// private to it, so that case costs a few wasted rounds here.)
+fn can_spin(iter: u32) -> bool {
+    if iter >= ACTIVE_SPIN || ncpu() <= 1 {
+        return false;
+    }
+    if !g::in_goroutine() {
+        return true;
+    }
+    if crate::runtime::max_procs() <= 1 {
+        return false;
+    }
+    let p = m::current_p();
+    // SAFETY: in a goroutine, `current_p` is the P of the M running us, which stays allocated
+    // as long as its scheduler, and our goroutine keeps that scheduler alive. `has_work` only
+    // reads atomics, so reading another M's P would be harmless too.
+    p.is_null() || !unsafe { (*p).has_work() }
+}
+
+fn ncpu() -> usize {
+    static NCPU: AtomicUsize = AtomicUsize::new(0);
+    let n = NCPU.load(Ordering::Relaxed);
+    if n != 0 {
+        return n;
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    NCPU.store(n, Ordering::Relaxed);
+    n
+}
+
+/// A mutual-exclusion lock protecting a `T`, parking goroutines (not threads) while they wait:
+/// Go's `sync.Mutex`.
+///
+/// # Fairness
+/// In normal mode, waiters queue in FIFO order but a woken waiter competes with newly arriving
+/// lockers, which usually win (they are already running): that keeps throughput high. Lockers
+/// spin briefly before parking when the holder runs on another P. Once a waiter has waited more
+/// than 1 ms the mutex switches to starvation mode: unlock hands the lock directly to the oldest
+/// waiter, and newcomers neither take it nor spin but queue at the tail. It returns to normal
+/// mode when a waiter that waited less than 1 ms, or the last waiter, gets it.
+///
+/// # No poisoning
+/// Go's mutexes have no poisoning, and neither does this one: if a goroutine panics while
+/// holding the guard, unwinding drops the guard and unlocks the mutex, and the next locker gets
+/// the value as the panicking code left it. [`lock`](Mutex::lock) therefore returns the guard
+/// directly, not a `LockResult`.
+///
+/// Guards may be sent to other goroutines and threads (Go lets any goroutine unlock), and a
+/// goroutine may hold one across blocking calls, during which it may move to another OS thread.
+///
+/// The uncontended `lock` and `unlock` are one atomic operation each.
+///
+/// ```
+/// use goroutines::sync::{Mutex, WaitGroup};
+/// use std::sync::Arc;
+///
+/// goroutines::run(|| {
+///     let counter = Arc::new(Mutex::new(0));
+///     let wg = WaitGroup::new();
+///     for _ in 0..10 {
+///         let (counter, wg) = (counter.clone(), wg.clone());
+///         wg.add(1);
+///         goroutines::go(move || {
+///             *counter.lock() += 1;
+///             wg.done();
+///         });
+///     }
+///     wg.wait();
+///     assert_eq!(*counter.lock(), 10);
+/// });
+/// ```
+pub struct Mutex<T: ?Sized> {
+    raw: RawMutex,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the mutex hands out access to `T` to one holder at a time, possibly on another thread,
+// so `T: Send` is what moving or sharing the mutex requires (as for `std::sync::Mutex`).
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above: shared `&Mutex<T>` gives exclusive access to `T` to one thread at a time.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex holding `value`; usable in a `static`.
+    ///
+    /// ```
+    /// use goroutines::sync::Mutex;
+    /// static NAMES: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    /// NAMES.lock().push("gopher");
+    /// assert_eq!(NAMES.lock().len(), 1);
+    /// ```
+    pub const fn new(value: T) -> Mutex<T> {
+        Mutex {
+            raw: RawMutex::new(),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// Consumes the mutex and returns its value.
+    ///
+    /// ```
+    /// let m = goroutines::sync::Mutex::new(String::from("go"));
+    /// assert_eq!(m.into_inner(), "go");
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Locks the mutex, parking the calling goroutine (or blocking the calling thread) until it
+    /// is free, and returns a guard that unlocks it when dropped.
+    ///
+    /// Locking a mutex the caller already holds deadlocks, as in Go.
+    ///
+    /// ```
+    /// let m = goroutines::sync::Mutex::new(1);
+    /// *m.lock() += 1;
+    /// assert_eq!(*m.lock(), 2);
+    /// ```
+    #[inline]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.raw.lock(WaitReason::SyncMutexLock);
+        MutexGuard::new(self)
+    }
+
+    /// Locks the mutex if it is free right now (Go's `TryLock`); `None` if it is held or
+    /// waiters are being handed the lock in starvation mode.
+    ///
+    /// ```
+    /// let m = goroutines::sync::Mutex::new(());
+    /// let g = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_none());
+    /// drop(g);
+    /// assert!(m.try_lock().is_some());
+    /// ```
+    #[inline]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.raw.try_lock().then(|| MutexGuard::new(self))
+    }
+
+    /// A mutable reference to the value; no locking is needed since the borrow is exclusive.
+    ///
+    /// ```
+    /// let mut m = goroutines::sync::Mutex::new(1);
+    /// *m.get_mut() = 5;
+    /// assert_eq!(*m.lock(), 5);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// The raw lock, for `Cond`.
+    pub(crate) fn raw(&self) -> &RawMutex {
+        &self.raw
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    fn default() -> Mutex<T> {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    fn from(value: T) -> Mutex<T> {
+        Mutex::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Some(g) => d.field("data", &&*g),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+/// Access to the value of a locked [`Mutex`]; unlocks it when dropped (also on unwind).
+///
+/// ```
+/// let m = goroutines::sync::Mutex::new(vec![1]);
+/// let mut g = m.lock();
+/// g.push(2);
+/// drop(g); // unlocks
+/// assert_eq!(*m.lock(), [1, 2]);
+/// ```
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    /// Keeps the auto traits off: `Send` and `Sync` are implemented below with the right bounds.
+    _marker: PhantomData<*mut T>,
+}
+
+// SAFETY: the guard gives `&mut T` on whatever thread holds it, so moving it needs `T: Send`;
+// unlocking from another thread is fine for this mutex (no owner thread is recorded).
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+// SAFETY: a shared guard gives only `&T`, so sharing it needs `T: Sync`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    fn new(mutex: &'a Mutex<T>) -> Self {
+        MutexGuard {
+            mutex,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The mutex this guard holds, for `Cond::wait`.
+    pub(crate) fn mutex(&self) -> &'a Mutex<T> {
+        self.mutex
+    }
+
+    /// A guard for a mutex that the caller has just locked, for `Cond::wait`.
+    pub(crate) fn relocked(mutex: &'a Mutex<T>) -> Self {
+        MutexGuard::new(mutex)
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard's existence means the mutex is held by us.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the mutex is held by us, and `&mut self` makes this access exclusive.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: the guard's existence means we hold the lock.
+        unsafe { self.mutex.raw.unlock() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

@@ -1,0 +1,184 @@
+//! `WaitGroup`: Go's `sync.WaitGroup`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::sema::{semacquire, semrelease};
+use crate::runtime::park::WaitReason;
+
+/// Waits for a collection of goroutines (or threads) to finish: Go's `sync.WaitGroup`.
+///
+/// [`add`](WaitGroup::add) raises the counter by the number of tasks, each task calls
+/// [`done`](WaitGroup::done) when it finishes, and [`wait`](WaitGroup::wait) parks until the
+/// counter is zero. Clones share one group (Go passes a `*sync.WaitGroup`). A `done` happens
+/// before the return of the `wait` it releases.
+///
+/// The uncontended `add` and `done` are one atomic operation each.
+///
+/// ```
+/// use goroutines::sync::WaitGroup;
+///
+/// goroutines::run(|| {
+///     let wg = WaitGroup::new();
+///     for i in 0..4 {
+///         wg.add(1);
+///         let wg = wg.clone();
+///         goroutines::go(move || {
+///             println!("task {i}");
+///             wg.done();
+///         });
+///     }
+///     wg.wait();
+/// });
+/// ```
+#[derive(Clone, Default)]
+pub struct WaitGroup {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// High 32 bits: the task counter (signed). Low 32 bits: the number of waiters.
+    state: AtomicU64,
+    /// Released once per waiter when the counter reaches zero.
+    sema: AtomicU32,
+}
+
+impl WaitGroup {
+    /// A group with a zero counter.
+    ///
+    /// ```
+    /// let wg = goroutines::sync::WaitGroup::new();
+    /// wg.wait(); // the counter is zero: returns at once
+    /// ```
+    pub fn new() -> WaitGroup {
+        WaitGroup::default()
+    }
+
+    /// Adds `delta`, which may be negative, to the counter; when it reaches zero every waiter is
+    /// released.
+    ///
+    /// As in Go, an `add` with a positive delta that starts from zero must happen before the
+    /// `wait`, and a group reused for a new round must see all `wait`s of the previous round
+    /// return first.
+    ///
+    /// # Panics
+    /// With "sync: negative WaitGroup counter" if the counter would go below zero, and with
+    /// "sync: WaitGroup misuse: Add called concurrently with Wait" on detectable misuse.
+    ///
+    /// ```
+    /// let wg = goroutines::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.add(-2);
+    /// wg.wait();
+    /// ```
+    #[track_caller]
+    pub fn add(&self, delta: isize) {
+        let delta = delta as i32;
+        // AcqRel: Release publishes the task's work to the waiter (pairs with the Acquire load
+        // in `wait`); Acquire lets the one that reaches zero see the other tasks' work too.
+        let state = self
+            .inner
+            .state
+            .fetch_add((delta as i64 as u64) << 32, Ordering::AcqRel)
+            .wrapping_add((delta as i64 as u64) << 32);
+        let v = (state >> 32) as i32;
+        let w = state as u32;
+        if v < 0 {
+            panic!("sync: negative WaitGroup counter");
+        }
+        if w != 0 && delta > 0 && v == delta {
+            panic!("sync: WaitGroup misuse: Add called concurrently with Wait");
+        }
+        if v > 0 || w == 0 {
+            return;
+        }
+        self.release_waiters(state, w);
+    }
+
+    /// The counter went to zero with `w` waiters: reset the state and wake them.
+    #[cold]
+    #[track_caller]
+    fn release_waiters(&self, state: u64, w: u32) {
+        // No Add may run concurrently now (Adds from zero must happen before Wait, and Wait
+        // does not register while the counter is zero); a cheap check catches misuse.
+        if self.inner.state.load(Ordering::Relaxed) != state {
+            panic!("sync: WaitGroup misuse: Add called concurrently with Wait");
+        }
+        self.inner.state.store(0, Ordering::Relaxed);
+        for _ in 0..w {
+            // `semrelease` publishes everything before it (SeqCst) to the waiter it wakes.
+            semrelease(&self.inner.sema, false);
+        }
+    }
+
+    /// Decrements the counter by one (Go's `Done`).
+    ///
+    /// # Panics
+    /// With "sync: negative WaitGroup counter" if the counter was already zero.
+    ///
+    /// ```
+    /// let wg = goroutines::sync::WaitGroup::new();
+    /// wg.add(1);
+    /// wg.done();
+    /// wg.wait();
+    /// ```
+    #[track_caller]
+    #[inline]
+    pub fn done(&self) {
+        self.add(-1);
+    }
+
+    /// Parks until the counter is zero.
+    ///
+    /// # Panics
+    /// With "sync: WaitGroup is reused before previous Wait has returned" if another round of
+    /// `add` started before this `wait` could return.
+    ///
+    /// ```
+    /// use goroutines::sync::WaitGroup;
+    /// let wg = WaitGroup::new();
+    /// wg.add(1);
+    /// let wg2 = wg.clone();
+    /// let t = std::thread::spawn(move || wg2.done()); // plain threads work too
+    /// wg.wait();
+    /// t.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn wait(&self) {
+        // Acquire: pairs with the Release of the `add` that brought the counter to zero.
+        let mut state = self.inner.state.load(Ordering::Acquire);
+        loop {
+            if state >> 32 == 0 {
+                return;
+            }
+            // Register as a waiter.
+            match self.inner.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    semacquire(&self.inner.sema, false, WaitReason::SyncWaitGroupWait);
+                    if self.inner.state.load(Ordering::Relaxed) != 0 {
+                        panic!("sync: WaitGroup is reused before previous Wait has returned");
+                    }
+                    return;
+                }
+                Err(cur) => state = cur,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.inner.state.load(Ordering::Relaxed);
+        f.debug_struct("WaitGroup")
+            .field("counter", &((s >> 32) as i32))
+            .field("waiters", &(s as u32))
+            .finish()
+    }
+}
