@@ -1,0 +1,65 @@
+//! Channels and `select`, with Go's semantics, parking goroutines (and OS threads).
+//!
+//! This module owns Go's `chan` type: [`Chan`] and its directional views [`SendChan`] and
+//! [`RecvChan`], the non-blocking and timed operations with their errors, the
+//! [`select!`](crate::select!) macro and the dynamic [`Select`] builder.
+//!
+//! # Layout
+//! - `raw.rs`: the channel (Go's `hchan`): ring buffer, wait queues, and the algorithms of
+//!   `chansend`, `chanrecv` and `closechan`.
+//! - `waiter.rs`: what a blocked operation leaves in a queue (Go's `sudog`) and the hand-off
+//!   protocol between a waker and a waiter.
+//! - `select.rs`: `selectgo`, the case objects and the `Select` builder; `macros.rs`: `select!`.
+//! - `lock.rs`: the channel lock; `chan.rs`: the public handles; `errors.rs`: the errors.
+//!
+//! # Design (Go's runtime/chan.go and select.go)
+//! 1. One lock per channel, held for a few loads and stores and never across a park; no user
+//!    code (not even a `Drop`) runs under it.
+//! 2. A ring buffer of `cap` slots, and two FIFO queues of blocked waiters, receivers and
+//!    senders. At most one queue is non-empty (but for a select sending and receiving on one
+//!    channel), and a sender waits only when the buffer is full, a receiver only when it is
+//!    empty.
+//! 3. Direct hand-off: a sender that finds a receiver waiting moves its value straight into the
+//!    receiver's slot and wakes it; a receiver that finds a sender waiting takes its value (for a
+//!    full buffer: the head of the buffer, and the sender's value goes to the tail). Each value
+//!    is moved under exactly one channel lock, so none is lost or duplicated.
+//! 4. The non-blocking operations (`try_send`, `try_recv`, a one-case select with `default`)
+//!    first look without the lock, in Go's order of checks, so that failing on a full or empty
+//!    channel costs a few loads.
+//! 5. A waiter (on its own stack, which never moves) is completed by exactly one waker: the
+//!    first to win a compare-and-swap on it. That is how a select enqueued on many channels is
+//!    woken once, and how a timed-out waiter and a waker agree on who won. Wake-ups are issued
+//!    after the channel lock is released.
+//! 6. `select` locks its channels in address order (no deadlock between selects), polls its
+//!    cases in a random order (a uniform choice among ready cases), and, if none is ready and
+//!    there is no default, enqueues on all and parks.
+//!
+//! Closing wakes every waiter: receivers get `None`, senders panic with "send on closed
+//! channel" (Go's message, as for "close of closed channel" and "close of nil channel").
+//! Dropping handles never closes a channel.
+//!
+//! # Rejected alternatives
+//! Wrapping a thread channel (crossbeam's, std's) would block OS threads instead of parking
+//! goroutines, and none has Go's close, nil channels or unbuffered rendezvous semantics in
+//! select. A lock-free channel was not attempted: Go's locked design is simple, measured fast
+//! enough, and its `select` needs the locks anyway.
+
+#[allow(clippy::module_inception)]
+mod chan;
+mod errors;
+mod lock;
+mod macros;
+mod raw;
+mod select;
+mod waiter;
+
+pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
+pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+pub use select::{Select, SelectRecv, SelectSend};
+
+/// What the `select!` expansion uses; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::select::{block_no_cases, select, unreachable, Case, Poll, RecvCase, SendCase};
+    pub use super::waiter::Node;
+}
