@@ -266,6 +266,7 @@ impl<T> RawChan<T> {
     // ---- whole operations ----
 
     /// Go's `chansend`. A closed channel gives `Closed` back (the caller panics where Go does).
+    #[inline]
     pub(crate) fn send(&self, v: T, mode: Mode) -> Result<(), SendErr<T>> {
         if let Mode::NonBlock = mode {
             // Fast path without the lock (Go's order): observing "not closed" and then "full"
@@ -276,6 +277,12 @@ impl<T> RawChan<T> {
                 return Err(SendErr::Full(v));
             }
         }
+        self.send_slow(v, mode)
+    }
+
+    /// `send` past the fast path.
+    #[inline(never)]
+    fn send_slow(&self, v: T, mode: Mode) -> Result<(), SendErr<T>> {
         self.lock.lock();
         if self.closed.load(Ordering::Relaxed) {
             self.lock.unlock();
@@ -318,6 +325,7 @@ impl<T> RawChan<T> {
     }
 
     /// Go's `chanrecv`.
+    #[inline]
     pub(crate) fn recv(&self, mode: Mode) -> Result<T, RecvErr> {
         if let Mode::NonBlock = mode {
             // Fast path without the lock, in Go's order. If it looks empty and is not closed,
@@ -334,6 +342,12 @@ impl<T> RawChan<T> {
                 }
             }
         }
+        self.recv_slow(mode)
+    }
+
+    /// `recv` past the fast path.
+    #[inline(never)]
+    fn recv_slow(&self, mode: Mode) -> Result<T, RecvErr> {
         self.lock.lock();
         // SAFETY: we hold the lock.
         unsafe {

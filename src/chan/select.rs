@@ -406,6 +406,7 @@ const SMALL: usize = 8;
 /// "send on closed channel" if the chosen send case's channel is closed.
 #[doc(hidden)]
 #[track_caller]
+#[inline]
 pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
     let n = cases.len();
     if n == 0 {
@@ -424,17 +425,25 @@ pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
             Poll::SendClosed => panic!("send on closed channel"),
         };
     }
+    select_many(cases, block)
+}
+
+/// `select` of two or more cases: the scratch space, then `selectgo`.
+#[track_caller]
+#[inline(never)]
+fn select_many(cases: &[&dyn Case], block: bool) -> Option<usize> {
+    let n = cases.len();
     if n > u32::MAX as usize / 2 {
         panic!("select: too many cases");
     }
     if n <= SMALL {
         let mut order = [0u32; 2 * SMALL];
-        let nodes = [const { UnsafeCell::new(Node::EMPTY) }; SMALL];
-        selectgo(cases, &mut order[..2 * n], &nodes[..n], block)
+        let mut keys = [0usize; SMALL];
+        selectgo(cases, &mut keys[..n], &mut order[..2 * n], block)
     } else {
         let mut order = vec![0u32; 2 * n];
-        let nodes: Vec<UnsafeCell<Node>> = (0..n).map(|_| UnsafeCell::new(Node::EMPTY)).collect();
-        selectgo(cases, &mut order, &nodes, block)
+        let mut keys = vec![0usize; n];
+        selectgo(cases, &mut keys, &mut order, block)
     }
 }
 
@@ -442,8 +451,8 @@ pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
 #[track_caller]
 fn selectgo(
     cases: &[&dyn Case],
+    keys: &mut [usize],
     order: &mut [u32],
-    nodes: &[UnsafeCell<Node>],
     block: bool,
 ) -> Option<usize> {
     let n = cases.len();
@@ -451,7 +460,8 @@ fn selectgo(
     // 2. A random permutation of the non-nil cases (inside-out Fisher-Yates).
     let mut norder = 0;
     for i in 0..n {
-        if cases[i].key() == 0 {
+        keys[i] = cases[i].key();
+        if keys[i] == 0 {
             continue;
         }
         let j = fastrandn(norder as u32 + 1) as usize;
@@ -468,18 +478,19 @@ fn selectgo(
         return None;
     }
     lockorder.copy_from_slice(pollorder);
-    lockorder.sort_unstable_by_key(|&i| cases[i as usize].key());
+    sort_lockorder(lockorder, keys);
+    let keys = &*keys;
     let lockorder = &*lockorder;
 
     // 3, 4. Lock and poll.
-    sellock(cases, lockorder);
+    sellock(cases, keys, lockorder);
     for &i in pollorder {
         let case = cases[i as usize];
         // SAFETY: every non-nil case's channel is locked.
         match unsafe { case.poll() } {
             Poll::NotReady => continue,
             Poll::Fired(wake) => {
-                selunlock(cases, lockorder);
+                selunlock(cases, keys, lockorder);
                 case.set_fired();
                 if let Some(u) = wake {
                     u.unpark();
@@ -487,44 +498,25 @@ fn selectgo(
                 return Some(i as usize);
             }
             Poll::SendClosed => {
-                selunlock(cases, lockorder);
+                selunlock(cases, keys, lockorder);
                 panic!("send on closed channel");
             }
         }
     }
     // 5.
     if !block {
-        selunlock(cases, lockorder);
+        selunlock(cases, keys, lockorder);
         return None;
     }
-    // 6. Link a node per case, all for one waiter, and park.
-    let waiter = Waiter::new();
-    for &i in lockorder {
-        let i = i as usize;
-        let node = nodes[i].get();
-        // SAFETY: the channels are locked; `nodes` and `waiter` live in our caller's frame and
-        // this one, which do not return before every node is unlinked (step 7); the node is
-        // ours and unlinked.
-        unsafe {
-            *node = Node::new(&waiter, cases[i].slot(), i);
-            cases[i].enqueue(node);
-        }
-    }
-    selunlock(cases, lockorder);
-    let (fired, success) = match waiter.wait(WaitReason::Select, None) {
-        Some(r) => r,
-        None => crate::runtime::g::fatal("select waiter cancelled without a deadline"),
+    let (fired, success) = if cases.len() <= SMALL {
+        let nodes = [const { UnsafeCell::new(Node::EMPTY) }; SMALL];
+        park_on_all(cases, keys, lockorder, &nodes)
+    } else {
+        let nodes: Vec<UnsafeCell<Node>> = (0..cases.len())
+            .map(|_| UnsafeCell::new(Node::EMPTY))
+            .collect();
+        park_on_all(cases, keys, lockorder, &nodes)
     };
-    // 7. Unlink the nodes of the other cases.
-    sellock(cases, lockorder);
-    for &i in lockorder {
-        let i = i as usize;
-        if i != fired {
-            // SAFETY: the channels are locked and the node was linked in step 6.
-            unsafe { cases[i].dequeue(nodes[i].get()) };
-        }
-    }
-    selunlock(cases, lockorder);
     let case = cases[fired];
     if case.is_send() && !success {
         panic!("send on closed channel");
@@ -533,27 +525,81 @@ fn selectgo(
     Some(fired)
 }
 
+/// Steps 6 and 7 of `selectgo`, entered with every channel locked: links a node per case
+/// (indexed by case), all for one waiter, unlocks, parks until a waker claims the waiter, and
+/// unlinks the nodes of the cases that did not fire. Returns `(fired, success)`.
+#[inline(never)]
+fn park_on_all(
+    cases: &[&dyn Case],
+    keys: &[usize],
+    lockorder: &[u32],
+    nodes: &[UnsafeCell<Node>],
+) -> (usize, bool) {
+    let waiter = Waiter::new();
+    for &i in lockorder {
+        let i = i as usize;
+        let node = nodes[i].get();
+        // SAFETY: the channels are locked; `nodes` (in our caller's frame) and `waiter` (in
+        // ours) outlive every link, because we do not return before every node is unlinked
+        // (below, or by the waker that popped it); the node is ours and unlinked.
+        unsafe {
+            *node = Node::new(&waiter, cases[i].slot(), i);
+            cases[i].enqueue(node);
+        }
+    }
+    selunlock(cases, keys, lockorder);
+    let (fired, success) = match waiter.wait(WaitReason::Select, None) {
+        Some(r) => r,
+        None => crate::runtime::g::fatal("select waiter cancelled without a deadline"),
+    };
+    sellock(cases, keys, lockorder);
+    for &i in lockorder {
+        let i = i as usize;
+        if i != fired {
+            // SAFETY: the channels are locked and the node was linked above.
+            unsafe { cases[i].dequeue(nodes[i].get()) };
+        }
+    }
+    selunlock(cases, keys, lockorder);
+    (fired, success)
+}
+
+/// Sorts the case indices by channel address: insertion sort for the usual handful of cases.
+fn sort_lockorder(lockorder: &mut [u32], keys: &[usize]) {
+    if lockorder.len() > 16 {
+        lockorder.sort_unstable_by_key(|&i| keys[i as usize]);
+        return;
+    }
+    for i in 1..lockorder.len() {
+        let x = lockorder[i];
+        let mut j = i;
+        while j > 0 && keys[lockorder[j - 1] as usize] > keys[x as usize] {
+            lockorder[j] = lockorder[j - 1];
+            j -= 1;
+        }
+        lockorder[j] = x;
+    }
+}
+
 /// Locks the channels in lock order, each once.
-fn sellock(cases: &[&dyn Case], lockorder: &[u32]) {
+fn sellock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
     let mut last = 0;
     for &i in lockorder {
-        let c = cases[i as usize];
-        let k = c.key();
+        let k = keys[i as usize];
         if k != last {
-            c.lock();
+            cases[i as usize].lock();
             last = k;
         }
     }
 }
 
 /// Unlocks the channels locked by `sellock`.
-fn selunlock(cases: &[&dyn Case], lockorder: &[u32]) {
+fn selunlock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
     let mut last = 0;
     for &i in lockorder {
-        let c = cases[i as usize];
-        let k = c.key();
+        let k = keys[i as usize];
         if k != last {
-            c.unlock();
+            cases[i as usize].unlock();
             last = k;
         }
     }
