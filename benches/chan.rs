@@ -218,7 +218,7 @@ fn chan_prod_cons(n: u64, chan_size: usize) {
     for _ in 0..procs {
         let (counter, c1, myc1) = (counter.clone(), c.clone(), myc.clone());
         go(move || {
-            while counter.fetch_sub(1, Ordering::Relaxed) - 1 >= 0 {
+            while counter.fetch_sub(1, Ordering::Relaxed) > 0 {
                 for _ in 0..CALLS_PER_SCHED {
                     myc1.send(1);
                 }
@@ -254,14 +254,14 @@ fn select_prod_cons(n: u64) {
             (counter.clone(), c.clone(), myc.clone(), myclose.clone());
         go(move || {
             // Producer: sends to myc.
-            let mut foo: u64 = 0;
+            let mut work: u64 = 0;
             // Stands for Go's time.After(time.Hour): never fires during the run.
             let mytimer = Chan::<()>::new(0);
-            while counter.fetch_sub(1, Ordering::Relaxed) - 1 >= 0 {
+            while counter.fetch_sub(1, Ordering::Relaxed) > 0 {
                 for _ in 0..CALLS_PER_SCHED {
                     // Model some local work.
                     for _ in 0..100 {
-                        foo = std::hint::black_box(foo * 2 / 2);
+                        work = std::hint::black_box(work * 2 / 2);
                     }
                     select! {
                         send(myc1, 1) => {},
@@ -271,12 +271,12 @@ fn select_prod_cons(n: u64) {
                 }
             }
             myc1.send(0);
-            c1.send(foo == 42);
+            c1.send(work == 42);
         });
         let (c2, myc2, close2) = (c.clone(), myc.clone(), myclose.clone());
         go(move || {
             // Consumer: receives from myc.
-            let mut foo: u64 = 0;
+            let mut work: u64 = 0;
             let mytimer = Chan::<()>::new(0);
             loop {
                 select! {
@@ -285,10 +285,10 @@ fn select_prod_cons(n: u64) {
                     recv(close2) -> _ => {},
                 }
                 for _ in 0..100 {
-                    foo = std::hint::black_box(foo * 2 / 2);
+                    work = std::hint::black_box(work * 2 / 2);
                 }
             }
-            c2.send(foo == 42);
+            c2.send(work == 42);
         });
     }
     for _ in 0..procs {
@@ -361,7 +361,8 @@ fn chan_closed(n: u64) {
 fn main() {
     goroutines::run(|| {
         let b = harness::Bencher::from_env();
-        let benches: [(&str, fn(u64)); 16] = [
+        type Bench = (&'static str, fn(u64));
+        let benches: [Bench; 16] = [
             ("ChanNonblocking", chan_nonblocking),
             ("SelectUncontended", select_uncontended),
             ("SelectSyncContended", select_sync_contended),

@@ -310,14 +310,14 @@ fn test_select_stress() {
     // 1 that sends N values on each in a single select, 1 that receives N values on each in a
     // single select.
     let mut hs = Vec::new();
-    for k in 0..4 {
-        let ck = c[k].clone();
+    for ck in &c {
+        let ck1 = ck.clone();
         hs.push(go(move || {
             for _ in 0..N {
-                ck.send(0);
+                ck1.send(0);
             }
         }));
-        let ck = c[k].clone();
+        let ck = ck.clone();
         hs.push(go(move || {
             for _ in 0..N {
                 ck.recv();

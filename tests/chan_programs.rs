@@ -185,7 +185,7 @@ fn dynamic_select() {
         let c = c.clone();
         go(move || c.send(i * 10));
     }
-    let mut seen = vec![false; 20];
+    let mut seen = [false; 20];
     for _ in 0..20 {
         let mut sel = Select::new();
         for (i, c) in chans.iter().enumerate() {
