@@ -3,7 +3,9 @@
 //! Go's `b.RunParallel` runs one worker goroutine per P, the workers taking iterations from a
 //! shared counter in batches; `run_parallel` below does the same. `SelectProdCons` uses
 //! `time.After(time.Hour)` in Go, a timer channel that never fires during the run; here it is
-//! a channel nobody sends on (same select shape, no timer).
+//! a channel nobody sends on (same select shape, no timer). Its "local work" (Go's
+//! `foo *= 2; foo /= 2`, a shift and a signed halving per step) is a shift by an opaque amount
+//! and a signed halving, so that the compiler cannot fold it away.
 
 #[path = "harness/mod.rs"]
 mod harness;
@@ -254,14 +256,15 @@ fn select_prod_cons(n: u64) {
             (counter.clone(), c.clone(), myc.clone(), myclose.clone());
         go(move || {
             // Producer: sends to myc.
-            let mut work: u64 = 0;
+            let mut work: i64 = std::hint::black_box(0);
+            let one = std::hint::black_box(1u32);
             // Stands for Go's time.After(time.Hour): never fires during the run.
             let mytimer = Chan::<()>::new(0);
             while counter.fetch_sub(1, Ordering::Relaxed) > 0 {
                 for _ in 0..CALLS_PER_SCHED {
                     // Model some local work.
                     for _ in 0..100 {
-                        work = std::hint::black_box(work * 2 / 2);
+                        work = work.wrapping_shl(one) / 2;
                     }
                     select! {
                         send(myc1, 1) => {},
@@ -271,12 +274,13 @@ fn select_prod_cons(n: u64) {
                 }
             }
             myc1.send(0);
-            c1.send(work == 42);
+            c1.send(std::hint::black_box(work) == 42);
         });
         let (c2, myc2, close2) = (c.clone(), myc.clone(), myclose.clone());
         go(move || {
             // Consumer: receives from myc.
-            let mut work: u64 = 0;
+            let mut work: i64 = std::hint::black_box(0);
+            let one = std::hint::black_box(1u32);
             let mytimer = Chan::<()>::new(0);
             loop {
                 select! {
@@ -285,10 +289,10 @@ fn select_prod_cons(n: u64) {
                     recv(close2) -> _ => {},
                 }
                 for _ in 0..100 {
-                    work = std::hint::black_box(work * 2 / 2);
+                    work = work.wrapping_shl(one) / 2;
                 }
             }
-            c2.send(work == 42);
+            c2.send(std::hint::black_box(work) == 42);
         });
     }
     for _ in 0..procs {
