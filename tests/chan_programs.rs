@@ -2,7 +2,7 @@
 //! while receivers and senders are blocked, the dynamic `Select`, and waits between goroutines
 //! and OS threads.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use goroutines::{go, select, Chan, RecvChan, Select, SendChan};
 
@@ -293,4 +293,42 @@ fn goroutines_and_threads_select_together() {
     for g in gs {
         g.join().unwrap();
     }
+}
+
+/// Stands for the timer issue's `time::after(d) -> RecvChan<Instant>`: a channel returned by
+/// value that delivers the time once after `d`.
+fn after(d: Duration) -> RecvChan<Instant> {
+    let ch = Chan::new(1);
+    let tx = ch.clone();
+    go(move || {
+        sleep(d);
+        tx.send(Instant::now());
+    });
+    ch.receiver()
+}
+
+#[goroutines::test]
+fn select_with_a_timeout_channel_by_value() {
+    let never = Chan::<i32>::new(0);
+    let start = Instant::now();
+    let r = select! {
+        recv(never) -> _ => "value",
+        recv(after(Duration::from_millis(5))) -> t => {
+            assert!(t.unwrap() >= start);
+            "timeout"
+        }
+    };
+    assert_eq!(r, "timeout");
+    let mut sel = Select::new();
+    sel.recv(&never, |_| "value")
+        .recv(after(Duration::from_millis(1)), |_| "timeout");
+    assert_eq!(sel.select(), "timeout");
+    // A ready value wins over a timer that has not fired.
+    let ready = Chan::new(1);
+    ready.send(1);
+    let r = select! {
+        recv(ready) -> v => v.unwrap(),
+        recv(after(Duration::from_secs(60))) -> _ => 0,
+    };
+    assert_eq!(r, 1);
 }
