@@ -23,7 +23,6 @@
 //! address lock order makes two selects over the same channels unable to deadlock.
 
 use std::cell::{Cell, UnsafeCell};
-use std::marker::PhantomData;
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
 use super::raw::{Mode, RawChan, RecvErr, SendErr};
@@ -638,7 +637,6 @@ pub fn unreachable() -> ! {
 pub struct Select<'a, R> {
     cases: Vec<Box<dyn DynCase<R> + 'a>>,
     default: Option<Box<dyn FnOnce() -> R + 'a>>,
-    _not_send: PhantomData<*const ()>,
 }
 
 trait DynCase<R> {
@@ -687,7 +685,6 @@ impl<'a, R> Select<'a, R> {
         Select {
             cases: Vec::new(),
             default: None,
-            _not_send: PhantomData,
         }
     }
 

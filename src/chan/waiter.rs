@@ -308,3 +308,77 @@ impl Claimed {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Links nodes 0..n of `nodes` into `q`.
+    fn link(q: &WaitQ, nodes: &[UnsafeCell<Node>]) {
+        for n in nodes {
+            // SAFETY: the nodes outlive the queue's use in each test; no other thread.
+            unsafe { q.enqueue(n.get()) };
+        }
+    }
+
+    /// Pops everything claimable, returning the case indices in order.
+    fn drain(q: &WaitQ) -> Vec<usize> {
+        let mut out = Vec::new();
+        // SAFETY: single-threaded; the nodes and waiters outlive the calls.
+        while let Some(c) = unsafe { q.dequeue() } {
+            // SAFETY: as above.
+            unsafe {
+                out.push((*c.node).case);
+                c.complete(true);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn fifo_remove_and_skip() {
+        let ws: Vec<Waiter> = (0..5).map(|_| Waiter::new()).collect();
+        let nodes: Vec<UnsafeCell<Node>> = (0..5)
+            .map(|i| UnsafeCell::new(Node::new(&ws[i], ptr::null_mut(), i)))
+            .collect();
+        let q = WaitQ::new();
+        link(&q, &nodes);
+        // SAFETY: single-threaded; nodes 0, 2 and 4 are linked (first, middle, last).
+        unsafe {
+            q.remove(nodes[2].get());
+            q.remove(nodes[0].get());
+            q.remove(nodes[4].get());
+            // Removing twice is a no-op.
+            q.remove(nodes[4].get());
+        }
+        assert_eq!(drain(&q), [1, 3]);
+        assert!(q.is_empty());
+        // A popped node's later removal (a select cleaning up) does nothing.
+        // SAFETY: as above.
+        unsafe { q.remove(nodes[1].get()) };
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn cancelled_and_claimed_waiters_are_skipped() {
+        let ws: Vec<Waiter> = (0..3).map(|_| Waiter::new()).collect();
+        let nodes: Vec<UnsafeCell<Node>> = (0..3)
+            .map(|i| UnsafeCell::new(Node::new(&ws[i], ptr::null_mut(), i)))
+            .collect();
+        let q = WaitQ::new();
+        link(&q, &nodes);
+        ws[0].state.store(CANCELLED, Ordering::Relaxed);
+        ws[1].state.store(DONE, Ordering::Relaxed);
+        assert_eq!(drain(&q), [2]);
+        assert!(q.is_empty());
+        assert_eq!(ws[2].wait(WaitReason::Zero, None), Some((2, true)));
+    }
+
+    #[test]
+    fn deadline_cancels() {
+        let w = Waiter::new();
+        let d = Instant::now() + std::time::Duration::from_millis(2);
+        assert_eq!(w.wait(WaitReason::Zero, Some(d)), None);
+        assert_eq!(w.state.load(Ordering::Relaxed), CANCELLED);
+    }
+}
