@@ -47,6 +47,10 @@ pub(crate) enum RecvErr {
 /// - buffered: `qcount > 0` implies `recvq` is empty, and `qcount < cap` implies `sendq` is
 ///   empty;
 /// - closed: both queues are empty, and no value is ever added to the buffer again.
+///
+/// `repr(C)` with `lock` first: the channel's address (its `key`) is its lock's address, so
+/// `select` locks channels of any element type from their keys alone (`lock_key`).
+#[repr(C)]
 pub(crate) struct RawChan<T> {
     lock: Lock,
     /// Set once, under `lock`; read without it by the fast paths.
@@ -114,7 +118,8 @@ impl<T> RawChan<T> {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// Address of the channel: select's lock order and `==`.
+    /// Address of the channel, which is also the address of its lock: select's lock order,
+    /// `lock_key`, and `==`.
     pub(crate) fn key(&self) -> usize {
         self as *const Self as usize
     }
@@ -137,14 +142,6 @@ impl<T> RawChan<T> {
         } else {
             self.qcount.load(Ordering::Relaxed) == 0
         }
-    }
-
-    pub(crate) fn lock(&self) {
-        self.lock.lock();
-    }
-
-    pub(crate) fn unlock(&self) {
-        self.lock.unlock();
     }
 
     // ---- under the lock ----
@@ -424,6 +421,16 @@ fn take<T>(slot: UnsafeCell<Option<T>>) -> T {
         Some(v) => v,
         None => fatal("channel slot lost its value"),
     }
+}
+
+/// The lock of the channel whose `key` is `key`.
+///
+/// # Safety
+/// `key` is `RawChan::key` of a channel that is alive for `'a`.
+pub(crate) unsafe fn lock_of<'a>(key: usize) -> &'a Lock {
+    // SAFETY: `RawChan` is `repr(C)` with `lock` as its first field, so the channel's address
+    // is the lock's; the caller guarantees the channel is alive.
+    unsafe { &*(key as *const Lock) }
 }
 
 impl<T> Drop for RawChan<T> {

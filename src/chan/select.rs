@@ -25,7 +25,7 @@
 use std::cell::{Cell, UnsafeCell};
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
-use super::raw::{Mode, RawChan, RecvErr, SendErr};
+use super::raw::{lock_of, Mode, RawChan, RecvErr, SendErr};
 use super::waiter::{Node, Waiter};
 use crate::runtime::fastrandn;
 use crate::runtime::park::{Unparker, WaitReason};
@@ -150,10 +150,6 @@ pub trait Case: sealed::Sealed {
     fn key(&self) -> usize;
     /// Whether this is a send case.
     fn is_send(&self) -> bool;
-    /// Locks the (non-nil) channel.
-    fn lock(&self);
-    /// Unlocks the (non-nil) channel.
-    fn unlock(&self);
     /// The case alone, as a plain operation, blocking or not.
     fn single(&self, block: bool) -> Poll;
     /// Tries to complete now.
@@ -221,14 +217,6 @@ impl<C: SelectRecv> Case for RecvCase<C> {
 
     fn is_send(&self) -> bool {
         false
-    }
-
-    fn lock(&self) {
-        self.raw_locked().lock()
-    }
-
-    fn unlock(&self) {
-        self.raw_locked().unlock()
     }
 
     fn single(&self, block: bool) -> Poll {
@@ -330,14 +318,6 @@ impl<C: SelectSend> Case for SendCase<C> {
 
     fn is_send(&self) -> bool {
         true
-    }
-
-    fn lock(&self) {
-        self.raw_locked().lock()
-    }
-
-    fn unlock(&self) {
-        self.raw_locked().unlock()
     }
 
     fn single(&self, block: bool) -> Poll {
@@ -580,25 +560,28 @@ fn sort_lockorder(lockorder: &mut [u32], keys: &[usize]) {
     }
 }
 
-/// Locks the channels in lock order, each once.
-fn sellock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
+/// Locks the channels in lock order, each once. The cases borrow their channels, so every
+/// key names a live channel.
+fn sellock(_cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
     let mut last = 0;
     for &i in lockorder {
         let k = keys[i as usize];
         if k != last {
-            cases[i as usize].lock();
+            // SAFETY: `k` is the key of a channel borrowed by a case of `_cases`.
+            unsafe { lock_of(k) }.lock();
             last = k;
         }
     }
 }
 
 /// Unlocks the channels locked by `sellock`.
-fn selunlock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
+fn selunlock(_cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
     let mut last = 0;
     for &i in lockorder {
         let k = keys[i as usize];
         if k != last {
-            cases[i as usize].unlock();
+            // SAFETY: as in `sellock`.
+            unsafe { lock_of(k) }.unlock();
             last = k;
         }
     }
