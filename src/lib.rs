@@ -18,6 +18,8 @@
 //!   them, and running `main` as a goroutine.
 //! - [`yield_now`], [`num_goroutine`], [`max_procs`], [`set_max_procs`], [`current_id`],
 //!   [`lock_os_thread`]: Go's `runtime` package.
+//! - [`Chan`], [`SendChan`], [`RecvChan`], [`select!`] and [`Select`]: Go's channels and
+//!   `select`, with Go's semantics to the letter (module [`chan`]).
 //! - [`sync`]: `WaitGroup`, `Mutex`, `RwLock`, `Once`, `Cond` and `Semaphore`, parking
 //!   goroutines rather than threads.
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
@@ -60,9 +62,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod chan;
 pub mod runtime;
 pub mod sync;
 
+pub use chan::{
+    Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,
+    TryRecvError, TrySendError,
+};
 pub use goroutines_macros::{main, test};
 pub use runtime::{
     blocking, current_id, go, lock_os_thread, max_procs, num_goroutine, run, set_max_procs, stats,
