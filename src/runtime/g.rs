@@ -107,6 +107,9 @@ pub(crate) struct G {
     /// Touched only by the M running or resuming this G (see the module docs). `None` once the
     /// goroutine has finished and its stack went back to the pool.
     co: UnsafeCell<Option<ManuallyDrop<Co>>>,
+    /// A goroutine not started yet whose stack is untouched: its coroutine is made by the M that
+    /// first runs it (see `sched::Sched::spawn`). Touched only by the M owning the G.
+    pending: UnsafeCell<Option<(Stack, Box<dyn FnOnce() + Send>)>>,
     /// Set by the goroutine itself when it starts; read only by the goroutine itself.
     yielder: Cell<*const Yielder<(), Switch>>,
     /// The M this goroutine is locked to (`lock_os_thread`), or null. Written by the goroutine
@@ -134,6 +137,7 @@ impl G {
             wait_reason: AtomicU8::new(0),
             sched,
             co: UnsafeCell::new(None),
+            pending: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             locked_m: AtomicPtr::new(std::ptr::null_mut()),
             lock_depth: Cell::new(0),
@@ -171,6 +175,24 @@ impl G {
     pub(crate) unsafe fn install(&self, co: Co) {
         // SAFETY: exclusive access per the caller's contract.
         unsafe { *self.co.get() = Some(ManuallyDrop::new(co)) };
+    }
+
+    /// Installs a goroutine whose coroutine is made on its first run.
+    ///
+    /// # Safety
+    /// As for `install`: the caller owns this G.
+    pub(crate) unsafe fn install_pending(&self, stack: Stack, f: Box<dyn FnOnce() + Send>) {
+        // SAFETY: exclusive access per the caller's contract.
+        unsafe { *self.pending.get() = Some((stack, f)) };
+    }
+
+    /// Takes the pending body, if the goroutine has not been started.
+    ///
+    /// # Safety
+    /// As for `install`: the caller owns this G.
+    pub(crate) unsafe fn take_pending(&self) -> Option<(Stack, Box<dyn FnOnce() + Send>)> {
+        // SAFETY: exclusive access per the caller's contract.
+        unsafe { (*self.pending.get()).take() }
     }
 
     /// # Safety
@@ -260,6 +282,11 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
+        if let Some((stack, f)) = self.pending.get_mut().take() {
+            // Never started: nothing ran on the stack, so it goes back to the pool.
+            drop(f);
+            super::stack::free_batch([stack]);
+        }
         if let Some(co) = self.co.get_mut().take() {
             // A goroutine dropped before finishing belongs to a runtime that was shut down.
             // Unwinding it here would run its code on a foreign thread outside any scheduler, so

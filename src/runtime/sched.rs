@@ -279,15 +279,16 @@ impl Sched {
                 v.pop().expect("alloc_batch returned at least one stack")
             }
         };
-        let gp = SendPtr(Arc::as_ptr(&g));
-        let co = Co::with_stack(stack, move |yielder, ()| {
-            let gp = gp;
-            // SAFETY: the G owns this coroutine, so it outlives the coroutine's body.
-            unsafe { (*gp.0).set_yielder(yielder) };
-            f();
-        });
-        // SAFETY: `g` is new and not yet shared: we are its only owner.
-        unsafe { g.install(co) };
+        if stack.touched {
+            // SAFETY: `g` is new and not yet shared: we are its only owner.
+            unsafe { g.install(make_coroutine(&g, stack, f)) };
+        } else {
+            // An untouched stack faults on first use: leave that to the M that first runs the
+            // goroutine, so that a goroutine spawning many others does not take every fault
+            // itself (the million example spreads its faults over all Ms this way).
+            // SAFETY: as above.
+            unsafe { g.install_pending(stack, Box::new(f)) };
+        }
         self.ngoroutine.fetch_add(1, Ordering::Relaxed);
         match p {
             Some(p) => p.put(g.clone(), true, &self.global),
@@ -737,6 +738,11 @@ impl Sched {
             g::set_current(Arc::as_ptr(&g));
             // SAFETY: this M took `g` from a run queue (or was handed it), so it owns the G and
             // its coroutine (g.rs module docs).
+            if let Some((stack, f)) = unsafe { g.take_pending() } {
+                // SAFETY: as above.
+                unsafe { g.install(make_coroutine(&g, stack, f)) };
+            }
+            // SAFETY: as above.
             let co = unsafe { g.coroutine() }
                 .as_mut()
                 .unwrap_or_else(|| fatal("running a goroutine without a stack"));
@@ -812,7 +818,8 @@ impl Sched {
         }
         // SAFETY: this M owns the finished G (g.rs module docs).
         if let Some(co) = unsafe { g.coroutine() }.take() {
-            let stack = std::mem::ManuallyDrop::into_inner(co).into_stack();
+            let mut stack = std::mem::ManuallyDrop::into_inner(co).into_stack();
+            stack.touched = true;
             match self.current_p() {
                 Some(p) => p.free_stack(stack),
                 None => super::stack::free_batch([stack]),
@@ -1009,6 +1016,17 @@ impl Drop for PGuard<'_> {
             self.p.state.store(self.restore, Ordering::Release);
         }
     }
+}
+
+/// The coroutine that runs `f` as goroutine `g` on `stack`.
+fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::Stack, f: F) -> Co {
+    let gp = SendPtr(Arc::as_ptr(g));
+    Co::with_stack(stack, move |yielder, ()| {
+        let gp = gp;
+        // SAFETY: the G owns this coroutine, so it outlives the coroutine's body.
+        unsafe { (*gp.0).set_yielder(yielder) };
+        f();
+    })
 }
 
 struct SendPtr(*const G);

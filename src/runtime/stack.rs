@@ -70,6 +70,9 @@ pub(crate) struct Stack {
     bottom: usize,
     /// Usable bytes above the guard page.
     size: usize,
+    /// Whether its top page is resident (a stack freed by a goroutine, not since scavenged).
+    /// A goroutine on an untouched stack takes a page fault on its first instruction.
+    pub(crate) touched: bool,
 }
 
 impl Stack {
@@ -249,7 +252,11 @@ impl Arena {
         let bottom = self.base + self.used * self.slot_size;
         install_guard(bottom)?;
         self.used += 1;
-        Ok(Some(Stack { bottom, size }))
+        Ok(Some(Stack {
+            bottom,
+            size,
+            touched: false,
+        }))
     }
 }
 
@@ -463,6 +470,9 @@ fn release_memory(stacks: &mut [Stack], size: usize) {
         // no goroutine runs on them and their contents are dead.
         unsafe { libc::madvise(from as *mut _, to - from, libc::MADV_DONTNEED) };
         i = j;
+    }
+    for s in stacks.iter_mut() {
+        s.touched = false;
     }
 }
 
