@@ -58,6 +58,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod net;
 pub mod runtime;
 
 pub use goroutines_macros::{main, test};

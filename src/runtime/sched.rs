@@ -38,6 +38,7 @@ use corosensei::CoroutineResult;
 
 use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
 use super::m::{self, M};
+use super::netpoll::Netpoll;
 use super::p::{pstatus, P};
 use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
@@ -72,6 +73,8 @@ pub(crate) struct Sched {
     timer_sleep: AtomicU64,
     /// The timed sleeper. Holds no count: Ms live as long as the runtime (`allm`).
     timer_sleeper: AtomicPtr<M>,
+    /// The netpoller (net): epoll, created on first use (`netpoll.rs`).
+    pub(crate) netpoll: Netpoll,
 }
 
 struct Idle {
@@ -108,6 +111,7 @@ impl Sched {
             epoch: Instant::now(),
             timer_sleep: AtomicU64::new(u64::MAX),
             timer_sleeper: AtomicPtr::new(std::ptr::null_mut()),
+            netpoll: Netpoll::new(),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -308,7 +312,8 @@ impl Sched {
                 m.spinning.store(spinning, Ordering::Relaxed);
                 // Release: hands the P (and the previous owner's writes to it) to the M.
                 m.next_p.store(p as *const P as *mut P, Ordering::Release);
-                m.wake();
+                // net: also breaks its epoll_wait if it is the M blocked in the netpoller.
+                self.netpoll.wake_m(&m);
             }
             None => self.new_m(p, spinning),
         }
@@ -370,8 +375,9 @@ impl Sched {
         if when < sleep {
             let m = self.timer_sleeper.load(Ordering::SeqCst);
             if sleep != u64::MAX && !m.is_null() {
+                // net: `wake_m` also breaks its epoll_wait if it is blocked in the netpoller.
                 // SAFETY: Ms live as long as the Sched (`allm`).
-                unsafe { (*m).wake() };
+                self.netpoll.wake_m(unsafe { &*m });
             } else {
                 self.wakep();
             }
@@ -434,6 +440,13 @@ impl Sched {
                 .pop_into(&p.runq, share, (LOCAL_QUEUE_SIZE / 2) as usize)
             {
                 return Some(self.found(m, g));
+            }
+            // net: poll the network without blocking (Go's netpoll(0) in findRunnable); woken
+            // goroutines land in our runnext and local queue.
+            if self.netpoll.poll_nonblocking() > 0 {
+                if let Some(g) = p.get() {
+                    return Some(self.found(m, g));
+                }
             }
             // Steal, as a spinning M, unless half the busy Ps already have a spinner.
             let procs = self.max_procs();
@@ -581,7 +594,9 @@ impl Sched {
             let woken = if timeout == Some(Duration::ZERO) {
                 false
             } else {
-                m.sleep(timeout)
+                // net: the timed sleeper, or the first idle M while goroutines wait on fds,
+                // sleeps in epoll_wait instead of on its futex (`netpoll.rs`).
+                self.netpoll.sleep_m(m, timed, timeout)
             };
             if timed {
                 let _ = self.timer_sleep.compare_exchange(
@@ -767,6 +782,7 @@ impl Sched {
     /// Stops every M: idle ones now, running ones at their next schedule.
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
+        self.netpoll.shutdown(); // net: breaks a blocking epoll_wait
         let ms: Vec<Arc<M>> = self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for m in ms {
             m.wake();
