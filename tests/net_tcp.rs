@@ -373,3 +373,47 @@ fn std_conversions_and_plain_threads() {
     assert_eq!(&echoed, b"hello");
     assert_eq!(t.join().unwrap(), addr);
 }
+
+/// A socket first waited on in one runtime is then used by a goroutine of another runtime, both
+/// while the first runtime lives (its poller wakes the foreign goroutine) and after it has been
+/// dropped (the socket moves to the second runtime's poller).
+#[test]
+fn socket_used_from_two_runtimes() {
+    let rt_a = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let rt_b = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = Arc::new(TcpStream::connect(l.local_addr().unwrap()).unwrap());
+    let (mut s, _) = l.accept().unwrap();
+    let c1 = c.clone();
+    // Registers the fd with runtime A's poller.
+    rt_a.run(move || {
+        c1.set_read_timeout(Some(Duration::from_millis(10)))
+            .unwrap();
+        assert_eq!(
+            (&*c1).read(&mut [0u8; 1]).unwrap_err().kind(),
+            ErrorKind::TimedOut
+        );
+        c1.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    });
+    for round in 0..2 {
+        let c2 = c.clone();
+        let h = rt_b.go(move || {
+            let mut buf = [0u8; 5];
+            (&*c2).read_exact(&mut buf).unwrap();
+            buf
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        s.write_all(b"hello").unwrap();
+        assert_eq!(&h.join().unwrap(), b"hello", "round {round}");
+    }
+    drop(rt_a);
+    let c3 = c.clone();
+    let h = rt_b.go(move || {
+        let mut buf = [0u8; 3];
+        (&*c3).read_exact(&mut buf).unwrap();
+        buf
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    s.write_all(b"bye").unwrap();
+    assert_eq!(&h.join().unwrap(), b"bye");
+}
