@@ -20,6 +20,8 @@
 //!   [`lock_os_thread`]: Go's `runtime` package.
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
+//! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
+//!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
 //!
 //! # The soundness contract: goroutines move between OS threads
 //!

@@ -556,3 +556,79 @@ impl PollDesc {
         res
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    fn tagged(pd: &'static PollDesc, tag: u64) -> u64 {
+        (pd as *const PollDesc as u64) | ((tag & 0xffff) << ADDR_BITS)
+    }
+
+    const EVENTS: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+    /// An edge bumps the sequence of the right direction.
+    #[test]
+    fn edge_bumps_sequence() {
+        let poller = Poller::new(Weak::new()).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let pd = PollDesc::alloc(a.as_raw_fd());
+        let tag = pd.fdseq.load(Ordering::Relaxed);
+        poller
+            .ctl(libc::EPOLL_CTL_ADD, a.as_raw_fd(), EVENTS, tagged(pd, tag))
+            .unwrap();
+        poller.poll(Some(Duration::ZERO), false); // the initial EPOLLOUT edge
+        let r0 = pd.seq(Dir::Read);
+        std::io::Write::write_all(&mut &b, b"x").unwrap();
+        poller.poll(Some(Duration::from_secs(5)), false);
+        assert_eq!(pd.seq(Dir::Read), r0 + 1);
+        poller
+            .ctl(libc::EPOLL_CTL_DEL, a.as_raw_fd(), 0, 0)
+            .unwrap();
+        pd.release();
+    }
+
+    /// Go issue 59545: an event carrying the tag of an earlier use of a descriptor is ignored.
+    #[test]
+    fn stale_tag_is_ignored() {
+        let poller = Poller::new(Weak::new()).unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        let pd = PollDesc::alloc(a.as_raw_fd());
+        let old = pd.fdseq.load(Ordering::Relaxed);
+        // The descriptor is released and comes back for a new fd: its fdseq moved on.
+        pd.fdseq.fetch_add(1, Ordering::Relaxed);
+        // An event still tagged with the old value (one another M took from epoll before the
+        // release) must not ready the new user.
+        poller
+            .ctl(libc::EPOLL_CTL_ADD, a.as_raw_fd(), EVENTS, tagged(pd, old))
+            .unwrap();
+        let (r0, w0) = (pd.seq(Dir::Read), pd.seq(Dir::Write));
+        std::io::Write::write_all(&mut &b, b"x").unwrap();
+        poller.poll(Some(Duration::from_millis(100)), false);
+        assert_eq!((pd.seq(Dir::Read), pd.seq(Dir::Write)), (r0, w0));
+        poller
+            .ctl(libc::EPOLL_CTL_DEL, a.as_raw_fd(), 0, 0)
+            .unwrap();
+        pd.release();
+    }
+
+    /// A break through the eventfd ends a blocking poll at once.
+    #[test]
+    fn wake_poller_breaks_blocking_poll() {
+        let poller = Poller::new(Weak::new()).unwrap();
+        let p2 = poller.clone();
+        let t = std::thread::spawn(move || {
+            let start = Instant::now();
+            p2.poll(Some(Duration::from_secs(30)), false);
+            start.elapsed()
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        poller.wake_poller();
+        assert!(t.join().unwrap() < Duration::from_secs(10));
+        assert!(poller.was_broken.load(Ordering::Relaxed));
+        assert!(!poller.wake_sig.load(Ordering::Relaxed));
+    }
+}
