@@ -36,7 +36,11 @@
 //! sleeping on its futex (`sched.rs`, `stopm`, through [`Netpoll::sleep_m`]). Whoever wakes that
 //! M (a P handed to it, an earlier timer, shutdown) also writes the eventfd
 //! ([`Netpoll::wake_m`]). Goroutines readied by an M without a P go to the global queue and
-//! `wakep` (Go's `injectglist`).
+//! `wakep` (Go's `injectglist`); an M with a P puts them in its `runnext` and local queue.
+//! (3) Every 61st schedule, beside the global-queue check, an M with work polls too, so that
+//! goroutines that keep the queues busy (a yield loop) cannot starve those waiting on fds; Go
+//! leaves that to sysmon, which can use [`Netpoll::last_poll`] and
+//! [`Netpoll::poll_nonblocking`] for "poll when nobody has for 10 ms".
 //!
 //! # Stale events (Go issue 59545)
 //!
@@ -502,10 +506,7 @@ impl PollDesc {
         let poller = self.poller_for(&gr.sched)?;
         let foreign = !std::ptr::eq(
             Arc::as_ptr(&poller),
-            gr.sched
-                .netpoll
-                .get()
-                .map_or(std::ptr::null(), |p| Arc::as_ptr(p)),
+            gr.sched.netpoll.get().map_or(std::ptr::null(), Arc::as_ptr),
         );
         drop(gr);
         let dir = self.dir(d);
