@@ -417,3 +417,59 @@ fn socket_used_from_two_runtimes() {
     s.write_all(b"bye").unwrap();
     assert_eq!(&h.join().unwrap(), b"bye");
 }
+
+/// Every goroutine is parked on a socket and no timer is pending, so the idle M sleeps in
+/// epoll_wait without a timeout; data written by a plain thread must still wake the reader.
+#[goroutines::test]
+fn idle_runtime_wakes_on_io_from_a_thread() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    let (s, _) = l.accept().unwrap();
+    let std_s = s.into_std();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        (&std_s).write_all(b"wake").unwrap();
+        std_s
+    });
+    let mut buf = [0u8; 4];
+    c.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"wake");
+    drop(t.join().unwrap());
+}
+
+/// Goroutines sleeping on timers and goroutines parked on sockets at once: the timed sleeper
+/// is the M blocked in epoll_wait, so timers and I/O both wake it.
+#[goroutines::test]
+fn timers_and_io_together() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    goroutines::go(move || echo_server(l));
+    let sleepers: Vec<_> = (0..10)
+        .map(|i| {
+            goroutines::go(move || {
+                for _ in 0..5 {
+                    sleep(Duration::from_millis(2 + i));
+                }
+            })
+        })
+        .collect();
+    let talkers: Vec<_> = (0..10)
+        .map(|_| {
+            goroutines::go(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                for k in 0..20u8 {
+                    c.write_all(&[k]).unwrap();
+                    let mut b = [0u8; 1];
+                    c.read_exact(&mut b).unwrap();
+                    assert_eq!(b[0], k);
+                    if k % 5 == 0 {
+                        sleep(Duration::from_millis(1));
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in sleepers.into_iter().chain(talkers) {
+        h.join().unwrap();
+    }
+}

@@ -171,3 +171,35 @@ fn std_conversions_and_plain_thread() {
     t.join().unwrap();
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Many pairs ping-pong at once: a lost wake-up would hang here.
+#[goroutines::test]
+fn many_pairs_ping_pong() {
+    let hs: Vec<_> = (0..200)
+        .map(|_| {
+            let (a, b) = UnixStream::pair().unwrap();
+            let pong = goroutines::go(move || {
+                let mut buf = [0u8; 8];
+                loop {
+                    match (&b).read(&mut buf).unwrap() {
+                        0 => return,
+                        n => (&b).write_all(&buf[..n]).unwrap(),
+                    }
+                }
+            });
+            goroutines::go(move || {
+                let mut buf = [0u8; 8];
+                for i in 0..200u64 {
+                    (&a).write_all(&i.to_le_bytes()).unwrap();
+                    (&a).read_exact(&mut buf).unwrap();
+                    assert_eq!(u64::from_le_bytes(buf), i);
+                }
+                drop(a);
+                pong.join().unwrap();
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+}
