@@ -473,3 +473,31 @@ fn timers_and_io_together() {
         h.join().unwrap();
     }
 }
+
+/// A listener whose accept queue is full drops new SYNs, so a connect cannot complete and
+/// `connect_timeout` gives up with TimedOut (loopback only: the queue is shrunk to one entry).
+#[goroutines::test]
+fn connect_timeout_expires() {
+    use std::os::fd::AsRawFd;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: listen(2) on a live listening socket only changes its backlog.
+    assert_eq!(unsafe { libc::listen(l.as_raw_fd(), 0) }, 0);
+    let addr = l.local_addr().unwrap();
+    let mut held = Vec::new();
+    let mut timed_out = false;
+    for _ in 0..16 {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(100)) {
+            Ok(c) => held.push(c),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+                timed_out = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        timed_out,
+        "{} connects completed without accept",
+        held.len()
+    );
+}
