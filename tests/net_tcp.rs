@@ -501,3 +501,26 @@ fn connect_timeout_expires() {
         held.len()
     );
 }
+
+/// The same errors from a plain OS thread, which waits with poll(2) instead of the netpoller.
+#[test]
+fn plain_thread_connect_refused_and_read_timeout() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = TcpStream::connect(("127.0.0.1", port)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    assert_eq!(
+        c.read(&mut [0u8; 1]).unwrap_err().kind(),
+        ErrorKind::TimedOut
+    );
+    let (mut s, _) = l.accept().unwrap();
+    s.write_all(b"k").unwrap();
+    let mut b = [0u8; 1];
+    c.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"k");
+}
