@@ -524,3 +524,71 @@ fn plain_thread_connect_refused_and_read_timeout() {
     c.read_exact(&mut b).unwrap();
     assert_eq!(&b, b"k");
 }
+
+/// Ported from Go's net/timeout_test.go TestReadTimeout: buffered data is read normally, then
+/// every further read times out (twice per timeout value: a timeout leaves the socket usable).
+#[goroutines::test]
+fn go_read_timeout() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = goroutines::go(move || {
+        let (mut c, _) = l.accept().unwrap();
+        c.write_all(b"READ TIMEOUT TEST").unwrap();
+        // Keep the connection open until the client is done.
+        let _ = c.read(&mut [0u8; 1]);
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    let mut got = 0;
+    for t in [Duration::from_millis(5), Duration::from_millis(50)] {
+        c.set_read_timeout(Some(t)).unwrap();
+        for _ in 0..2 {
+            loop {
+                match c.read(&mut [0u8; 1]) {
+                    Ok(n) => {
+                        assert_eq!(n, 1);
+                        got += 1;
+                    }
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(got, b"READ TIMEOUT TEST".len());
+    drop(c);
+    server.join().unwrap();
+}
+
+/// Ported from Go's net/timeout_test.go TestReadWriteProlongedTimeout: a reader and a writer
+/// on one connection keep renewing generous timeouts while data flows; none may fire.
+#[goroutines::test]
+fn go_read_write_prolonged_timeout() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let server = goroutines::go(move || {
+        let (mut c, _) = l.accept().unwrap();
+        let mut buf = [0u8; 1];
+        for _ in 0..200 {
+            c.read_exact(&mut buf).unwrap();
+            c.write_all(&buf).unwrap();
+        }
+    });
+    let c = Arc::new(TcpStream::connect(addr).unwrap());
+    let c2 = c.clone();
+    let reader = goroutines::go(move || {
+        let mut buf = [0u8; 1];
+        for i in 0..200u32 {
+            c2.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            (&*c2).read_exact(&mut buf).unwrap();
+            assert_eq!(buf[0], i as u8);
+        }
+    });
+    for i in 0..200u32 {
+        c.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        (&*c).write_all(&[i as u8]).unwrap();
+    }
+    reader.join().unwrap();
+    server.join().unwrap();
+}
