@@ -24,6 +24,8 @@
 //!   goroutines rather than threads.
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
+//! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
+//!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
 //!
 //! # The soundness contract: goroutines move between OS threads
 //!
@@ -63,6 +65,7 @@
 #![warn(missing_docs)]
 
 pub mod chan;
+pub mod net;
 pub mod runtime;
 pub mod sync;
 

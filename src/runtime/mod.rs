@@ -31,6 +31,7 @@ pub(crate) mod builder;
 pub(crate) mod g;
 pub(crate) mod join;
 pub(crate) mod m;
+pub(crate) mod netpoll;
 pub(crate) mod p;
 pub mod park;
 pub(crate) mod runq;

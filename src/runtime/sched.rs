@@ -38,6 +38,7 @@ use corosensei::CoroutineResult;
 
 use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
 use super::m::{self, M};
+use super::netpoll::Netpoll;
 use super::p::{pstate, P};
 use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
@@ -80,6 +81,8 @@ pub(crate) struct Sched {
     sysmon_sleeping: AtomicBool,
     sysmon_lock: Mutex<()>,
     sysmon_cv: std::sync::Condvar,
+    /// The netpoller (net): epoll, created on first use (`netpoll.rs`).
+    pub(crate) netpoll: Netpoll,
 }
 
 struct Idle {
@@ -119,6 +122,7 @@ impl Sched {
             sysmon_sleeping: AtomicBool::new(false),
             sysmon_lock: Mutex::new(()),
             sysmon_cv: std::sync::Condvar::new(),
+            netpoll: Netpoll::new(),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -366,7 +370,8 @@ impl Sched {
                 m.spinning.store(spinning, Ordering::Relaxed);
                 // Release: hands the P (and the previous owner's writes to it) to the M.
                 m.next_p.store(p as *const P as *mut P, Ordering::Release);
-                m.wake();
+                // net: also breaks its epoll_wait if it is the M blocked in the netpoller.
+                self.netpoll.wake_m(&m);
             }
             None => self.new_m(p, spinning),
         }
@@ -429,8 +434,9 @@ impl Sched {
         if when < sleep {
             let m = self.timer_sleeper.load(Ordering::SeqCst);
             if sleep != u64::MAX && !m.is_null() {
+                // net: `wake_m` also breaks its epoll_wait if it is blocked in the netpoller.
                 // SAFETY: Ms live as long as the Sched (`allm`).
-                unsafe { (*m).wake() };
+                self.netpoll.wake_m(unsafe { &*m });
             } else {
                 self.wakep();
             }
@@ -483,6 +489,9 @@ impl Sched {
             }
             let tick = p.sched_tick.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
             if tick % 61 == 0 {
+                // net: the network too, so that goroutines that keep the queues busy (a
+                // yield loop) cannot starve the ones waiting on fds.
+                self.netpoll.poll_nonblocking();
                 if let Some(g) = self.global.pop_into(&p.runq, 1, 1) {
                     return Some(self.found(m, g));
                 }
@@ -496,6 +505,13 @@ impl Sched {
                 .pop_into(&p.runq, share, (LOCAL_QUEUE_SIZE / 2) as usize)
             {
                 return Some(self.found(m, g));
+            }
+            // net: poll the network without blocking (Go's netpoll(0) in findRunnable); woken
+            // goroutines land in our runnext and local queue.
+            if self.netpoll.poll_nonblocking() > 0 {
+                if let Some(g) = p.get() {
+                    return Some(self.found(m, g));
+                }
             }
             // Steal, as a spinning M, unless half the busy Ps already have a spinner.
             let procs = self.max_procs();
@@ -663,7 +679,9 @@ impl Sched {
             let woken = if timeout == Some(Duration::ZERO) {
                 false
             } else {
-                m.sleep(timeout)
+                // net: the timed sleeper, or the first idle M while goroutines wait on fds,
+                // sleeps in epoll_wait instead of on its futex (`netpoll.rs`).
+                self.netpoll.sleep_m(m, timed, timeout)
             };
             if timed {
                 let _ = self.timer_sleep.compare_exchange(
@@ -955,6 +973,7 @@ impl Sched {
             self.sysmon_sleeping.store(false, Ordering::SeqCst);
             self.sysmon_cv.notify_one();
         }
+        self.netpoll.shutdown(); // net: breaks a blocking epoll_wait
         let ms: Vec<Arc<M>> = self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for m in ms {
             m.wake();

@@ -15,6 +15,10 @@
 //!    the hog next parks or yields, it queues for a P again. A goroutine stuck in a blocking call
 //!    from std (without `blocking`) is rescued the same way.
 //!
+//! 3. If goroutines wait on sockets and nobody has polled the network for 10 ms (every M busy
+//!    running goroutines that never look for work), sysmon polls it and queues the goroutines it
+//!    wakes on the global queue.
+//!
 //! Taking a P is one compare-and-swap from the observed state to HANDOFF (p.rs); it fails if the
 //! owner moved on meanwhile, so a P is never taken from an M that is using it.
 
@@ -27,6 +31,8 @@ use super::sched::Sched;
 
 /// A goroutine running this long without a scheduling point loses its P.
 pub(crate) const HOG_LIMIT: Duration = Duration::from_millis(10);
+/// Sysmon polls the network if nobody has for this long.
+const NETPOLL_STALE: Duration = Duration::from_millis(10);
 /// Shortest and longest sleep between rounds.
 const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
@@ -66,7 +72,14 @@ fn run(weak: Weak<Sched>) {
                 delay = MIN_DELAY;
                 continue;
             }
-            let took = retake(&sched, &mut seen);
+            let mut took = retake(&sched, &mut seen);
+            let last = sched.netpoll.last_poll();
+            if last != 0
+                && super::netpoll::poll_clock().saturating_sub(last)
+                    > NETPOLL_STALE.as_nanos() as u64
+            {
+                took |= sched.netpoll.poll_nonblocking() > 0;
+            }
             if took {
                 quiet_rounds = 0;
                 delay = MIN_DELAY;

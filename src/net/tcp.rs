@@ -1,0 +1,646 @@
+//! TCP: [`TcpListener`] and [`TcpStream`], shaped like std's.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use super::fd::PollIo;
+use super::sys::{self, RawAddr};
+use crate::runtime::netpoll::Dir;
+
+/// Tries `f` on each address in turn; returns the first success or the last error.
+pub(crate) fn each_addr<A: ToSocketAddrs, T>(
+    addr: A,
+    mut f: impl FnMut(&SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = None;
+    for a in addr.to_socket_addrs()? {
+        match f(&a) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any addresses",
+        )
+    }))
+}
+
+/// A TCP socket server, listening for connections (std's `TcpListener`, non-blocking
+/// underneath).
+///
+/// Inside a goroutine, [`accept`](TcpListener::accept) parks the goroutine ("IO wait") until a
+/// connection arrives; on a plain OS thread it blocks the thread.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use goroutines::net::{TcpListener, TcpStream};
+///
+/// goroutines::run(|| {
+///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = l.local_addr().unwrap();
+///     let server = goroutines::go(move || {
+///         let (mut c, _) = l.accept().unwrap();
+///         let mut buf = [0u8; 5];
+///         c.read_exact(&mut buf).unwrap();
+///         c.write_all(&buf).unwrap();
+///     });
+///     let mut s = TcpStream::connect(addr).unwrap();
+///     s.write_all(b"hello").unwrap();
+///     let mut buf = [0u8; 5];
+///     s.read_exact(&mut buf).unwrap();
+///     assert_eq!(&buf, b"hello");
+///     server.join().unwrap();
+/// });
+/// ```
+pub struct TcpListener {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::net::TcpListener,
+}
+
+impl TcpListener {
+    /// Creates a listener bound to `addr` (port 0 picks a free port), trying each resolved
+    /// address in turn, with `SO_REUSEADDR` as std sets it and a listen backlog of 4096 (capped
+    /// by `net.core.somaxconn`).
+    ///
+    /// Name resolution (`"localhost:80"`) uses the system resolver, which blocks the thread.
+    ///
+    /// ```
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert_ne!(l.local_addr().unwrap().port(), 0);
+    /// ```
+    ///
+    /// # Errors
+    /// The last address's error (`AddrInUse`, `PermissionDenied`, ...).
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        each_addr(addr, |a| {
+            let fd = sys::socket(sys::family_of(a), libc::SOCK_STREAM)?;
+            sys::bind_listen(&fd, &RawAddr::from_inet(a), true)?;
+            Ok(TcpListener::from_owned(fd))
+        })
+    }
+
+    fn from_owned(fd: OwnedFd) -> TcpListener {
+        TcpListener {
+            io: PollIo::new(fd.as_raw_fd()),
+            inner: std::net::TcpListener::from(fd),
+        }
+    }
+
+    /// Accepts a connection, parking the calling goroutine until one arrives.
+    ///
+    /// ```
+    /// use goroutines::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (s, peer) = l.accept().unwrap();
+    /// assert_eq!(peer, c.local_addr().unwrap());
+    /// assert_eq!(s.peer_addr().unwrap(), peer);
+    /// ```
+    ///
+    /// # Errors
+    /// The error of `accept4(2)` (`EMFILE` when out of file descriptors, ...); connections the
+    /// peer aborted before they were accepted are skipped, as Go does.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let fd = self.inner.as_raw_fd();
+        let (s, addr) = self.io.io(Dir::Read, || loop {
+            match sys::accept(fd) {
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                r => return r,
+            }
+        })?;
+        Ok((TcpStream::from_owned(s), addr.to_inet()?))
+    }
+
+    /// An iterator over incoming connections: [`accept`](TcpListener::accept) forever.
+    ///
+    /// ```
+    /// use goroutines::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let _c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// for s in l.incoming() {
+    ///     let s = s.unwrap();
+    ///     assert!(s.peer_addr().is_ok());
+    ///     break;
+    /// }
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// ```
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// assert!(l.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// A second listener on the same socket (a `dup` of the fd).
+    ///
+    /// ```
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l2 = l.try_clone().unwrap();
+    /// assert_eq!(l.local_addr().unwrap(), l2.local_addr().unwrap());
+    /// ```
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        let inner = self.inner.try_clone()?;
+        Ok(TcpListener {
+            io: PollIo::new(inner.as_raw_fd()),
+            inner,
+        })
+    }
+
+    /// Converts into std's listener, switched back to blocking mode (see the `From` impl).
+    ///
+    /// ```
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let std_l: std::net::TcpListener = l.into_std();
+    /// assert!(std_l.local_addr().is_ok());
+    /// ```
+    pub fn into_std(self) -> std::net::TcpListener {
+        let TcpListener { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl From<std::net::TcpListener> for TcpListener {
+    /// Takes over a std listener, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let l = goroutines::net::TcpListener::from(std_l);
+    /// assert!(l.local_addr().is_ok());
+    /// ```
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(l: std::net::TcpListener) -> TcpListener {
+        l.set_nonblocking(true)
+            .expect("goroutines::net: cannot make the socket non-blocking");
+        TcpListener {
+            io: PollIo::new(l.as_raw_fd()),
+            inner: l,
+        }
+    }
+}
+
+impl From<TcpListener> for std::net::TcpListener {
+    /// [`TcpListener::into_std`].
+    fn from(l: TcpListener) -> std::net::TcpListener {
+        l.into_std()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+/// The iterator of [`TcpListener::incoming`]; it never returns `None`.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+/// A TCP connection (std's `TcpStream`, non-blocking underneath).
+///
+/// Reads and writes that would block park the calling goroutine ("IO wait") until the netpoller
+/// sees the socket ready; on a plain OS thread they block the thread. `Read` and `Write` are
+/// implemented for `&TcpStream` too, so one goroutine can read while another writes:
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::sync::Arc;
+/// use goroutines::net::{TcpListener, TcpStream};
+///
+/// goroutines::run(|| {
+///     let l = TcpListener::bind("127.0.0.1:0").unwrap();
+///     let c = Arc::new(TcpStream::connect(l.local_addr().unwrap()).unwrap());
+///     let (mut s, _) = l.accept().unwrap();
+///     let c2 = c.clone();
+///     let reader = goroutines::go(move || {
+///         let mut buf = [0u8; 3];
+///         (&*c2).read_exact(&mut buf).unwrap();
+///         buf
+///     });
+///     (&*c).write_all(b"abc").unwrap();
+///     let mut buf = [0u8; 3];
+///     s.read_exact(&mut buf).unwrap();
+///     s.write_all(&buf).unwrap();
+///     assert_eq!(&reader.join().unwrap(), b"abc");
+/// });
+/// ```
+pub struct TcpStream {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::net::TcpStream,
+}
+
+impl TcpStream {
+    fn from_owned(fd: OwnedFd) -> TcpStream {
+        TcpStream {
+            io: PollIo::new(fd.as_raw_fd()),
+            inner: std::net::TcpStream::from(fd),
+        }
+    }
+
+    /// Opens a connection to `addr`, trying each resolved address in turn. Inside a goroutine,
+    /// waiting for the handshake parks the goroutine.
+    ///
+    /// ```
+    /// use goroutines::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
+    ///
+    /// # Errors
+    /// The last address's error: `ConnectionRefused` for a closed port, ...
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, |a| TcpStream::connect_until(a, None))
+    }
+
+    /// Opens a connection to `addr`, giving up with `TimedOut` after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::net::{TcpListener, TcpStream};
+    /// let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let a = l.local_addr().unwrap();
+    /// let s = TcpStream::connect_timeout(&a, Duration::from_secs(5)).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), a);
+    /// ```
+    ///
+    /// # Errors
+    /// `InvalidInput` for a zero timeout (as std); `TimedOut`; the connect error.
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        TcpStream::connect_until(addr, Some(Instant::now() + timeout))
+    }
+
+    fn connect_until(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+        let fd = sys::socket(sys::family_of(addr), libc::SOCK_STREAM)?;
+        let done = sys::start_connect(fd.as_raw_fd(), &RawAddr::from_inet(addr))?;
+        let s = TcpStream::from_owned(fd);
+        if !done {
+            let raw = s.inner.as_raw_fd();
+            // Connected once SO_ERROR is clear and the socket has a peer; until then "would
+            // block" on writability (Go's netFD.connect does the same checks).
+            s.io.io_until(Dir::Write, deadline, || {
+                if let Some(e) = sys::take_error(raw)? {
+                    return Err(e);
+                }
+                match s.inner.peer_addr() {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            })?;
+        }
+        Ok(s)
+    }
+
+    /// The address of the remote end.
+    ///
+    /// # Errors
+    /// `NotConnected` once the connection is gone, or the error of `getpeername(2)`.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The local address of this end.
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(s.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm). Go sets it on every connection; std and
+    /// this crate leave it off by default.
+    ///
+    /// # Errors
+    /// The error of `setsockopt(2)`.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// s.set_nodelay(true).unwrap();
+    /// assert!(s.nodelay().unwrap());
+    /// ```
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert!(!s.nodelay().unwrap());
+    /// ```
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.nodelay()
+    }
+
+    /// Shuts down the read half, the write half or both. A goroutine parked reading this socket
+    /// is woken (and reads end-of-file).
+    ///
+    /// # Errors
+    /// The error of `shutdown(2)` (`NotConnected`, ...).
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (mut s, _) = l.accept().unwrap();
+    /// c.shutdown(Shutdown::Write).unwrap();
+    /// assert_eq!(s.read(&mut [0u8; 8]).unwrap(), 0);
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// A second handle to the same connection (a `dup` of the fd), for example to give the read
+    /// half to one goroutine and the write half to another. The clone starts with this handle's
+    /// timeouts; after that each handle has its own.
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)` (`EMFILE`, ...).
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s2 = s.try_clone().unwrap();
+    /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        let inner = self.inner.try_clone()?;
+        let io = PollIo::new(inner.as_raw_fd());
+        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
+        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        Ok(TcpStream { io, inner })
+    }
+
+    /// Sets the timeout of each read: a read that waits longer fails with
+    /// `io::ErrorKind::TimedOut` (std's spelling; the socket stays usable). `None` waits forever.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// c.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+    /// let e = c.read(&mut [0u8; 8]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Read, dur)
+    }
+
+    /// Sets the timeout of each write (see [`set_read_timeout`](TcpStream::set_read_timeout)).
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// c.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(c.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Write, dur)
+    }
+
+    /// The read timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(c.read_timeout().unwrap(), None);
+    /// ```
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Read))
+    }
+
+    /// The write timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// assert_eq!(c.write_timeout().unwrap(), None);
+    /// ```
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Write))
+    }
+
+    /// Reads without removing the data from the queue.
+    ///
+    /// # Errors
+    /// As [`Read::read`].
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let mut c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let (s, _) = l.accept().unwrap();
+    /// c.write_all(b"x").unwrap();
+    /// let mut b = [0u8; 1];
+    /// assert_eq!(s.peek(&mut b).unwrap(), 1);
+    /// ```
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || self.inner.peek(buf))
+    }
+
+    /// Converts into std's stream, switched back to blocking mode. Timeouts set here are not
+    /// carried over.
+    ///
+    /// ```
+    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s: std::net::TcpStream = c.into_std();
+    /// assert!(s.peer_addr().is_ok());
+    /// ```
+    pub fn into_std(self) -> std::net::TcpStream {
+        let TcpStream { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || (&self.inner).read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || (&self.inner).read_vectored(bufs))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.io(Dir::Write, || (&self.inner).write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .io(Dir::Write, || (&self.inner).write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl From<std::net::TcpStream> for TcpStream {
+    /// Takes over a std stream, switching it to non-blocking mode. Timeouts set on the std
+    /// stream (`SO_RCVTIMEO`) have no effect here; use [`TcpStream::set_read_timeout`].
+    ///
+    /// ```
+    /// let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let s = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    /// let s = goroutines::net::TcpStream::from(s);
+    /// assert!(s.peer_addr().is_ok());
+    /// ```
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(s: std::net::TcpStream) -> TcpStream {
+        s.set_nonblocking(true)
+            .expect("goroutines::net: cannot make the socket non-blocking");
+        TcpStream {
+            io: PollIo::new(s.as_raw_fd()),
+            inner: s,
+        }
+    }
+}
+
+impl From<TcpStream> for std::net::TcpStream {
+    /// [`TcpStream::into_std`].
+    fn from(s: TcpStream) -> std::net::TcpStream {
+        s.into_std()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("addr", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}

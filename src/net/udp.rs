@@ -1,0 +1,312 @@
+//! UDP: [`UdpSocket`], shaped like std's.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use super::fd::PollIo;
+use super::tcp::each_addr;
+use crate::runtime::netpoll::Dir;
+
+/// A UDP socket (std's `UdpSocket`, non-blocking underneath). Receiving, and sending into a full
+/// buffer, park the calling goroutine ("IO wait"); on a plain OS thread they block the thread.
+///
+/// ```
+/// use goroutines::net::UdpSocket;
+///
+/// goroutines::run(|| {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b_addr = b.local_addr().unwrap();
+///     let echo = goroutines::go(move || {
+///         let mut buf = [0u8; 16];
+///         let (n, from) = b.recv_from(&mut buf).unwrap();
+///         b.send_to(&buf[..n], from).unwrap();
+///     });
+///     a.send_to(b"ping", b_addr).unwrap();
+///     let mut buf = [0u8; 16];
+///     let (n, from) = a.recv_from(&mut buf).unwrap();
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], b_addr));
+///     echo.join().unwrap();
+/// });
+/// ```
+pub struct UdpSocket {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::net::UdpSocket,
+}
+
+impl UdpSocket {
+    /// Creates a socket bound to `addr` (port 0 picks a free port), trying each resolved address
+    /// in turn.
+    ///
+    /// # Errors
+    /// The last address's error.
+    ///
+    /// ```
+    /// let s = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_ne!(s.local_addr().unwrap().port(), 0);
+    /// ```
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let s = each_addr(addr, |a| std::net::UdpSocket::bind(a))?;
+        s.set_nonblocking(true)?;
+        Ok(UdpSocket {
+            io: PollIo::new(s.as_raw_fd()),
+            inner: s,
+        })
+    }
+
+    /// Sets the default destination of [`send`](UdpSocket::send) and the only source
+    /// [`recv`](UdpSocket::recv) accepts.
+    ///
+    /// # Errors
+    /// The last address's error.
+    ///
+    /// ```
+    /// use goroutines::net::UdpSocket;
+    /// let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.connect(b.local_addr().unwrap()).unwrap();
+    /// b.connect(a.local_addr().unwrap()).unwrap();
+    /// a.send(b"hi").unwrap();
+    /// let mut buf = [0u8; 4];
+    /// assert_eq!(b.recv(&mut buf).unwrap(), 2);
+    /// ```
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        each_addr(addr, |a| self.inner.connect(a))
+    }
+
+    /// Sends to the connected address; returns the bytes sent.
+    ///
+    /// # Errors
+    /// `NotConnected` before [`connect`](UdpSocket::connect); `ConnectionRefused` after an ICMP
+    /// port-unreachable for an earlier datagram; `TimedOut` past the write timeout.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.connect(a.local_addr().unwrap()).unwrap();
+    /// assert_eq!(a.send(b"self").unwrap(), 4);
+    /// ```
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.io(Dir::Write, || self.inner.send(buf))
+    }
+
+    /// Receives one datagram from the connected address; returns its length (truncated to
+    /// `buf`).
+    ///
+    /// # Errors
+    /// `TimedOut` past the read timeout; `ConnectionRefused` after an ICMP port-unreachable.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.connect(a.local_addr().unwrap()).unwrap();
+    /// a.send(b"self").unwrap();
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(a.recv(&mut buf).unwrap(), 4);
+    /// ```
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || self.inner.recv(buf))
+    }
+
+    /// Sends one datagram to `addr` (the first address it resolves to).
+    ///
+    /// # Errors
+    /// `InvalidInput` if `addr` resolves to nothing; the error of `sendto(2)`.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(a.send_to(b"x", a.local_addr().unwrap()).unwrap(), 1);
+    /// ```
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+        let Some(to) = addr.to_socket_addrs()?.next() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no addresses to send data to",
+            ));
+        };
+        self.io.io(Dir::Write, || self.inner.send_to(buf, to))
+    }
+
+    /// Receives one datagram; returns its length (truncated to `buf`) and its source.
+    ///
+    /// # Errors
+    /// `TimedOut` past the read timeout; the error of `recvfrom(2)`.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.send_to(b"x", a.local_addr().unwrap()).unwrap();
+    /// let mut buf = [0u8; 8];
+    /// let (n, from) = a.recv_from(&mut buf).unwrap();
+    /// assert_eq!((n, from), (1, a.local_addr().unwrap()));
+    /// ```
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.io(Dir::Read, || self.inner.recv_from(buf))
+    }
+
+    /// The address this socket is bound to.
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(a.local_addr().unwrap().ip().is_loopback());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The connected address.
+    ///
+    /// # Errors
+    /// `NotConnected` before [`connect`](UdpSocket::connect).
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert!(a.peer_addr().is_err());
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// A second handle to the same socket (a `dup` of the fd), starting with this handle's
+    /// timeouts.
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let b = a.try_clone().unwrap();
+    /// assert_eq!(a.local_addr().unwrap(), b.local_addr().unwrap());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        let inner = self.inner.try_clone()?;
+        let io = PollIo::new(inner.as_raw_fd());
+        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
+        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        Ok(UdpSocket { io, inner })
+    }
+
+    /// Sets the timeout of each receive (`TimedOut` when it passes; `None` waits forever).
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// let e = a.recv_from(&mut [0u8; 8]).unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Read, dur)
+    }
+
+    /// Sets the timeout of each send.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// a.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Write, dur)
+    }
+
+    /// The receive timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(a.read_timeout().unwrap(), None);
+    /// ```
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Read))
+    }
+
+    /// The send timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), None);
+    /// ```
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Write))
+    }
+
+    /// Converts into std's socket, switched back to blocking mode.
+    ///
+    /// ```
+    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s: std::net::UdpSocket = a.into_std();
+    /// assert!(s.local_addr().is_ok());
+    /// ```
+    pub fn into_std(self) -> std::net::UdpSocket {
+        let UdpSocket { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl From<std::net::UdpSocket> for UdpSocket {
+    /// Takes over a std socket, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let s = goroutines::net::UdpSocket::from(s);
+    /// assert!(s.local_addr().is_ok());
+    /// ```
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(s: std::net::UdpSocket) -> UdpSocket {
+        s.set_nonblocking(true)
+            .expect("goroutines::net: cannot make the socket non-blocking");
+        UdpSocket {
+            io: PollIo::new(s.as_raw_fd()),
+            inner: s,
+        }
+    }
+}
+
+impl From<UdpSocket> for std::net::UdpSocket {
+    /// [`UdpSocket::into_std`].
+    fn from(s: UdpSocket) -> std::net::UdpSocket {
+        s.into_std()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}

@@ -1,0 +1,554 @@
+//! Unix domain stream sockets: [`UnixListener`] and [`UnixStream`], shaped like std's
+//! `std::os::unix::net` types.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::fd::PollIo;
+use super::sys::{self, RawAddr};
+use crate::runtime::netpoll::Dir;
+use crate::runtime::park::{self, WaitReason};
+
+/// A Unix domain socket server (std's `UnixListener`, non-blocking underneath).
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use goroutines::net::{UnixListener, UnixStream};
+///
+/// let dir = std::env::temp_dir().join(format!("goroutines-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("listener.sock");
+/// let _ = std::fs::remove_file(&path);
+/// let l = UnixListener::bind(&path).unwrap();
+/// goroutines::run(move || {
+///     let server = goroutines::go(move || {
+///         let (mut s, _) = l.accept().unwrap();
+///         let mut buf = [0u8; 4];
+///         s.read_exact(&mut buf).unwrap();
+///         s.write_all(&buf).unwrap();
+///     });
+///     let mut c = UnixStream::connect(&path).unwrap();
+///     c.write_all(b"ping").unwrap();
+///     let mut buf = [0u8; 4];
+///     c.read_exact(&mut buf).unwrap();
+///     assert_eq!(&buf, b"ping");
+///     server.join().unwrap();
+///     std::fs::remove_file(&path).unwrap();
+/// });
+/// ```
+pub struct UnixListener {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::os::unix::net::UnixListener,
+}
+
+impl UnixListener {
+    /// Creates a socket file at `path` and listens on it (backlog 4096, capped by
+    /// `net.core.somaxconn`).
+    ///
+    /// # Errors
+    /// `AddrInUse` if the file exists; `InvalidInput` for a path too long for `sun_path`.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goroutines-bind-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = goroutines::net::UnixListener::bind(&path).unwrap();
+    /// assert_eq!(l.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
+        let addr = RawAddr::from_path(path.as_ref())?;
+        let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        sys::bind_listen(&fd, &addr, false)?;
+        Ok(UnixListener {
+            io: PollIo::new(fd.as_raw_fd()),
+            inner: std::os::unix::net::UnixListener::from(fd),
+        })
+    }
+
+    /// Accepts a connection, parking the calling goroutine until one arrives.
+    ///
+    /// # Errors
+    /// The error of `accept4(2)`.
+    ///
+    /// ```
+    /// use goroutines::net::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("goroutines-acc-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path).unwrap();
+    /// let _c = UnixStream::connect(&path).unwrap();
+    /// let (s, _addr) = l.accept().unwrap();
+    /// assert!(s.local_addr().is_ok());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        let fd = self.inner.as_raw_fd();
+        let (s, _) = self.io.io(Dir::Read, || loop {
+            match sys::accept(fd) {
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                r => return r,
+            }
+        })?;
+        let s = UnixStream::from_owned(s);
+        let addr = s.inner.peer_addr()?;
+        Ok((s, addr))
+    }
+
+    /// An iterator over incoming connections: [`accept`](UnixListener::accept) forever.
+    ///
+    /// ```
+    /// use goroutines::net::{UnixListener, UnixStream};
+    /// let path = std::env::temp_dir().join(format!("goroutines-inc-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = UnixListener::bind(&path).unwrap();
+    /// let _c = UnixStream::connect(&path).unwrap();
+    /// let s = l.incoming().next().unwrap().unwrap();
+    /// assert!(s.peer_addr().is_ok());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn incoming(&self) -> UnixIncoming<'_> {
+        UnixIncoming { listener: self }
+    }
+
+    /// The address this listener is bound to.
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goroutines-la-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = goroutines::net::UnixListener::bind(&path).unwrap();
+    /// assert!(l.local_addr().unwrap().as_pathname().is_some());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// A second listener on the same socket (a `dup` of the fd).
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goroutines-cl-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = goroutines::net::UnixListener::bind(&path).unwrap();
+    /// assert!(l.try_clone().is_ok());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UnixListener> {
+        let inner = self.inner.try_clone()?;
+        Ok(UnixListener {
+            io: PollIo::new(inner.as_raw_fd()),
+            inner,
+        })
+    }
+
+    /// Converts into std's listener, switched back to blocking mode.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goroutines-is-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = goroutines::net::UnixListener::bind(&path).unwrap();
+    /// let l: std::os::unix::net::UnixListener = l.into_std();
+    /// assert!(l.local_addr().is_ok());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn into_std(self) -> std::os::unix::net::UnixListener {
+        let UnixListener { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl From<std::os::unix::net::UnixListener> for UnixListener {
+    /// Takes over a std listener, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("goroutines-fs-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// let l = goroutines::net::UnixListener::from(l);
+    /// assert!(l.local_addr().is_ok());
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(l: std::os::unix::net::UnixListener) -> UnixListener {
+        l.set_nonblocking(true)
+            .expect("goroutines::net: cannot make the socket non-blocking");
+        UnixListener {
+            io: PollIo::new(l.as_raw_fd()),
+            inner: l,
+        }
+    }
+}
+
+impl From<UnixListener> for std::os::unix::net::UnixListener {
+    /// [`UnixListener::into_std`].
+    fn from(l: UnixListener) -> std::os::unix::net::UnixListener {
+        l.into_std()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+/// The iterator of [`UnixListener::incoming`]; it never returns `None`.
+#[derive(Debug)]
+pub struct UnixIncoming<'a> {
+    listener: &'a UnixListener,
+}
+
+impl Iterator for UnixIncoming<'_> {
+    type Item = io::Result<UnixStream>;
+
+    fn next(&mut self) -> Option<io::Result<UnixStream>> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+/// A Unix domain stream connection (std's `UnixStream`, non-blocking underneath). Like
+/// [`TcpStream`](super::TcpStream), `Read` and `Write` are implemented for `&UnixStream` too.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// let (mut a, mut b) = goroutines::net::UnixStream::pair().unwrap();
+/// goroutines::run(move || {
+///     let h = goroutines::go(move || {
+///         let mut buf = [0u8; 2];
+///         b.read_exact(&mut buf).unwrap();
+///         buf
+///     });
+///     a.write_all(b"ok").unwrap();
+///     assert_eq!(&h.join().unwrap(), b"ok");
+/// });
+/// ```
+pub struct UnixStream {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::os::unix::net::UnixStream,
+}
+
+impl UnixStream {
+    fn from_owned(fd: OwnedFd) -> UnixStream {
+        UnixStream {
+            io: PollIo::new(fd.as_raw_fd()),
+            inner: std::os::unix::net::UnixStream::from(fd),
+        }
+    }
+
+    /// Connects to the socket at `path`. When the listener's backlog is full the kernel answers
+    /// `EAGAIN` (Unix sockets have no pending connect); the call then retries every millisecond,
+    /// parking the goroutine in between.
+    ///
+    /// # Errors
+    /// `NotFound` if nothing is at `path`; `ConnectionRefused` if nobody listens there.
+    ///
+    /// ```
+    /// let e = goroutines::net::UnixStream::connect("/nonexistent/goroutines.sock").unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
+        let addr = RawAddr::from_path(path.as_ref())?;
+        let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        debug_assert_eq!(addr.family(), libc::AF_UNIX);
+        loop {
+            match sys::start_connect(fd.as_raw_fd(), &addr) {
+                Ok(true) => return Ok(UnixStream::from_owned(fd)),
+                Ok(false) => {
+                    // EINPROGRESS is not documented for Unix sockets; wait as for TCP.
+                    let s = UnixStream::from_owned(fd);
+                    let raw = s.inner.as_raw_fd();
+                    s.io.io(Dir::Write, || match sys::take_error(raw)? {
+                        Some(e) => Err(e),
+                        None => Ok(()),
+                    })?;
+                    return Ok(s);
+                }
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    let t = Instant::now() + Duration::from_millis(1);
+                    if crate::runtime::g::current_id().is_some() {
+                        park::park_until(WaitReason::IoWait, t);
+                    } else {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A connected pair of sockets (`socketpair(2)`).
+    ///
+    /// # Errors
+    /// The error of `socketpair(2)` (`EMFILE`, ...).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let (mut a, mut b) = goroutines::net::UnixStream::pair().unwrap();
+    /// a.write_all(b"x").unwrap();
+    /// let mut buf = [0u8; 1];
+    /// b.read_exact(&mut buf).unwrap();
+    /// assert_eq!(&buf, b"x");
+    /// ```
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((UnixStream::from(a), UnixStream::from(b)))
+    }
+
+    /// The address of the remote end.
+    ///
+    /// # Errors
+    /// The error of `getpeername(2)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// assert!(a.peer_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// The address of this end.
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// assert!(a.local_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Shuts down the read half, the write half or both.
+    ///
+    /// # Errors
+    /// The error of `shutdown(2)`.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// let (a, mut b) = goroutines::net::UnixStream::pair().unwrap();
+    /// a.shutdown(std::net::Shutdown::Write).unwrap();
+    /// assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0);
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// A second handle to the same connection (a `dup` of the fd), starting with this handle's
+    /// timeouts.
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// assert!(a.try_clone().is_ok());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UnixStream> {
+        let inner = self.inner.try_clone()?;
+        let io = PollIo::new(inner.as_raw_fd());
+        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
+        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        Ok(UnixStream { io, inner })
+    }
+
+    /// Sets the timeout of each read (`TimedOut` when it passes; `None` waits forever).
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// let (mut a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// a.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// assert_eq!(a.read(&mut [0u8; 1]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Read, dur)
+    }
+
+    /// Sets the timeout of each write.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// a.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Write, dur)
+    }
+
+    /// The read timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// assert_eq!(a.read_timeout().unwrap(), None);
+    /// ```
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Read))
+    }
+
+    /// The write timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), None);
+    /// ```
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Write))
+    }
+
+    /// Converts into std's stream, switched back to blocking mode.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
+    /// let a: std::os::unix::net::UnixStream = a.into_std();
+    /// assert!(a.peer_addr().is_ok());
+    /// ```
+    pub fn into_std(self) -> std::os::unix::net::UnixStream {
+        let UnixStream { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl Read for &UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || (&self.inner).read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || (&self.inner).read_vectored(bufs))
+    }
+}
+
+impl Write for &UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.io(Dir::Write, || (&self.inner).write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.io
+            .io(Dir::Write, || (&self.inner).write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl From<std::os::unix::net::UnixStream> for UnixStream {
+    /// Takes over a std stream, switching it to non-blocking mode.
+    ///
+    /// ```
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let a = goroutines::net::UnixStream::from(a);
+    /// assert!(a.peer_addr().is_ok());
+    /// ```
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(s: std::os::unix::net::UnixStream) -> UnixStream {
+        s.set_nonblocking(true)
+            .expect("goroutines::net: cannot make the socket non-blocking");
+        UnixStream {
+            io: PollIo::new(s.as_raw_fd()),
+            inner: s,
+        }
+    }
+}
+
+impl From<UnixStream> for std::os::unix::net::UnixStream {
+    /// [`UnixStream::into_std`].
+    fn from(s: UnixStream) -> std::os::unix::net::UnixStream {
+        s.into_std()
+    }
+}
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
