@@ -92,8 +92,11 @@ impl LocalQueue {
 
     /// Moves half the ring and `g` to the global queue in one lock acquisition (Go's runqputslow).
     fn push_slow(&self, g: GRef, head: u32, tail: u32, global: &GlobalQueue) -> Result<(), GRef> {
-        let n = tail.wrapping_sub(head) / 2;
-        debug_assert_eq!(n, LOCAL_QUEUE_SIZE / 2);
+        if tail.wrapping_sub(head) < LOCAL_QUEUE_SIZE {
+            // A thief made room since `push_if_room` looked: take the fast path again.
+            return Err(g);
+        }
+        let n = LOCAL_QUEUE_SIZE / 2;
         let mut batch: Vec<*mut G> = Vec::with_capacity(n as usize + 1);
         for i in 0..n {
             batch.push(self.slots[(head.wrapping_add(i) & MASK) as usize].load(Ordering::Relaxed));
