@@ -1,0 +1,103 @@
+"""Tests of bench/compare's parsing and formatting: `python3 bench/test_compare.py`."""
+
+import importlib.machinery
+import importlib.util
+import unittest
+from pathlib import Path
+
+_path = str(Path(__file__).resolve().parent / "compare")
+_loader = importlib.machinery.SourceFileLoader("compare", _path)
+_spec = importlib.util.spec_from_loader("compare", _loader)
+compare = importlib.util.module_from_spec(_spec)
+_loader.exec_module(compare)
+
+
+class ParseBench(unittest.TestCase):
+    def test_go_and_harness_lines(self):
+        text = """goos: linux
+pkg: runtime
+BenchmarkMakeChan/Byte-2               \t36460735\t        31.93 ns/op
+BenchmarkCreateGoroutinesCapture-2     \t 1609484\t       724.3 ns/op\t     144 B/op\t       5 allocs/op
+BenchmarkOnceFunc/v=Once-2         \t953472678\t         1.446 ns/op
+BenchmarkChanSync-2\t   9810562\t       116.900 ns/op\t        12.5 extra
+PASS
+ok  \truntime\t60.847s
+"""
+        got = compare.parse_bench(text, 2)
+        self.assertEqual(got, {"MakeChan/Byte": 31.93, "CreateGoroutinesCapture": 724.3,
+                               "OnceFunc/v=Once": 1.446, "ChanSync": 116.9})
+
+    def test_gomaxprocs_one_has_no_suffix_in_go(self):
+        self.assertEqual(compare.parse_bench("BenchmarkChanSync \t 100\t 5.0 ns/op", 1), {"ChanSync": 5.0})
+        self.assertEqual(compare.parse_bench("BenchmarkChanSync-1\t 100\t 5.0 ns/op", 1), {"ChanSync": 5.0})
+
+    def test_other_suffix_kept(self):
+        # A "-4" that is not GOMAXPROCS is part of the name.
+        self.assertEqual(compare.parse_bench("BenchmarkX-4-2\t 1\t 3 ns/op", 2), {"X-4": 3.0})
+
+
+class ParseMillion(unittest.TestCase):
+    def test_our_wording(self):
+        text = "spawn: 1.23 s\nresident per goroutine: 4321 bytes\nrelease: 0.45 s\n"
+        self.assertEqual(compare.parse_million(text), {"spawn": 1.23, "rss_per": 4321, "release": 0.45})
+
+    def test_tolerant_wording_and_units(self):
+        text = """goroutines: 1000000
+Spawn time: 1,234 ms
+resident per task = 2.5 KiB
+page tables per goroutine: 512 B
+VmPTE per goroutine: 600 bytes
+release:450ms
+peak resident: 2 GiB
+some other line
+"""
+        got = compare.parse_million(text)
+        self.assertAlmostEqual(got["spawn"], 1.234)
+        self.assertAlmostEqual(got["release"], 0.45)
+        self.assertEqual(got["rss_per"], 2560)
+        self.assertEqual(got["pte_per"], 600)
+        self.assertNotIn("peak", got)
+
+    def test_unknown_time_unit_is_ignored(self):
+        self.assertEqual(compare.parse_million("spawn: 3 parsecs\n"), {})
+
+
+class Format(unittest.TestCase):
+    def test_values(self):
+        self.assertEqual(compare.fmt_value(116.9, "ns"), "117 ns")
+        self.assertEqual(compare.fmt_value(1.446, "ns"), "1.45 ns")
+        self.assertEqual(compare.fmt_value(284616, "ns"), "284.6 µs")
+        self.assertEqual(compare.fmt_value(3596940, "ns"), "3.60 ms")
+        self.assertEqual(compare.fmt_value(None, "ns"), "—")
+        self.assertEqual(compare.fmt_value("failed", "s"), "failed")
+        self.assertEqual(compare.fmt_count(200_000), "200k")
+        self.assertEqual(compare.fmt_count(1_000_000), "1M")
+
+    def test_table_ratio(self):
+        info = dict(date="d", flags="", cpu="c", cores=2, kernel="k", procs=2, go="go", tokio="t",
+                    rustc="r", reps=1, benchtime=1.0, million_reps=1, notes=["n"])
+        text = compare.table([("ChanSync", "ns", 100.0, None, 80.0), ("X", "ns", None, None, 1.0)], info)
+        self.assertIn("| ChanSync | 100 ns | — | 80.0 ns | 0.80 |", text)
+        self.assertIn("| X | — | — | 1.00 ns | — |", text)
+        self.assertTrue(text.endswith("- n\n"))
+
+    def test_excerpt_starts_at_run_or_error(self):
+        out = "warning: x\n  --> a\n     Running benches/x.rs\npanicked\n"
+        self.assertTrue(compare.excerpt(out, "").startswith("     Running benches/x.rs"))
+        self.assertTrue(compare.excerpt("warning: y\nerror[E0308]: bad\n", "").startswith("error[E0308]"))
+
+
+class Discovery(unittest.TestCase):
+    def test_static_names(self):
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".rs", delete=False) as f:
+            f.write('b.run("ChanSync", |n| None);\nb.run_with_metrics(\n  "Million", |n| x);\n'
+                    'b.run(&format!("MakeChan/{}", k), |n| None);\n')
+        names, complete = compare.static_names(Path(f.name))
+        Path(f.name).unlink()
+        self.assertEqual(names, ["ChanSync", "Million"])
+        self.assertFalse(complete)
+
+
+if __name__ == "__main__":
+    unittest.main()
