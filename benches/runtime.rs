@@ -6,10 +6,10 @@ mod harness;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use goroutines::go;
 use goroutines::runtime::park::{self, Unparker, WaitReason};
+use goroutines::{go, Chan};
 
 /// A countdown that one goroutine waits on (the `c <- true` / WaitGroup of Go's versions).
 struct Countdown {
@@ -131,21 +131,52 @@ fn main() {
             bb.join().unwrap();
             None
         });
-        b.run("Gosched", |n| {
-            let hs: Vec<_> = (0..2)
-                .map(|_| {
-                    go(move || {
-                        for _ in 0..n / 2 {
-                            goroutines::yield_now();
-                        }
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
+        // Go's BenchmarkPingPongHog: at GOMAXPROCS=1, ping-pong over unbuffered channels while
+        // a goroutine hogs the CPU with a select-default loop. Go preempts the hog every 10 ms;
+        // here sysmon takes the P away from the hog's thread, which runs on without it.
+        b.run("PingPongHog", |n| {
+            let old = goroutines::set_max_procs(1);
+            let (stop, done) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
+            {
+                let (stop, done) = (stop.clone(), done.clone());
+                go(move || loop {
+                    goroutines::select! {
+                        recv(stop) -> _ => { done.send(true); return; },
+                        default => {},
+                    }
+                });
             }
-            None
+            let (ping, pong) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
+            {
+                let (ping, pong, stop, done) =
+                    (ping.clone(), pong.clone(), stop.clone(), done.clone());
+                go(move || {
+                    for _ in 0..n {
+                        pong.send(ping.recv().unwrap());
+                    }
+                    stop.close();
+                    done.send(true);
+                });
+            }
+            {
+                let (ping, pong, done) = (ping.clone(), pong.clone(), done.clone());
+                go(move || {
+                    for _ in 0..n {
+                        ping.send(pong.recv().unwrap());
+                    }
+                    done.send(true);
+                });
+            }
+            let start = Instant::now();
+            ping.send(true);
+            stop.recv();
+            let elapsed = start.elapsed();
+            ping.recv();
+            done.recv();
+            done.recv();
+            done.recv();
+            goroutines::set_max_procs(old);
+            Some(elapsed)
         });
-        let _ = Duration::ZERO;
     });
 }
