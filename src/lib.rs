@@ -69,6 +69,6 @@ pub use chan::{
 };
 pub use goroutines_macros::{main, test};
 pub use runtime::{
-    current_id, go, lock_os_thread, max_procs, num_goroutine, run, set_max_procs, stats,
+    blocking, current_id, go, lock_os_thread, max_procs, num_goroutine, run, set_max_procs, stats,
     unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Runtime, Stats,
 };

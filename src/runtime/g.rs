@@ -51,6 +51,8 @@ pub(crate) enum Switch {
     Yield,
     /// Park me, unless a wake-up token is already there (see `park.rs`).
     Park,
+    /// I lost my P during `blocking`: queue me for one.
+    Requeue,
 }
 
 /// Values of `G::park_state`.

@@ -37,6 +37,7 @@ pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod signal;
 pub(crate) mod stack;
+pub(crate) mod sysmon;
 pub(crate) mod timer;
 
 use std::cell::Cell;
@@ -317,6 +318,35 @@ pub fn set_max_procs(n: usize) -> usize {
 /// ```
 pub fn current_id() -> Option<GoroutineId> {
     g::current_id()
+}
+
+/// Runs `f`, which may block its OS thread (a system call, a blocking library function), without
+/// blocking the other goroutines (Go's entersyscall and exitsyscall).
+///
+/// The goroutine keeps its OS thread while `f` runs; if `f` takes longer than about 20 µs, the
+/// scheduler hands this goroutine's P to another thread so the goroutines queued behind it keep
+/// running. When `f` returns, the goroutine gets a P back, or queues for one. Outside a goroutine
+/// this just calls `f`.
+///
+/// Without `blocking`, a goroutine that blocks its thread in std's blocking functions is still
+/// rescued after 10 ms by the scheduler's monitor, which treats it as a goroutine hogging its P
+/// (see [`crate::runtime`]); `blocking` makes the hand-off 500 times sooner.
+///
+/// ```
+/// use std::time::Duration;
+/// goroutines::run(|| {
+///     let n = goroutines::blocking(|| {
+///         std::thread::sleep(Duration::from_millis(5)); // stands in for a blocking syscall
+///         42
+///     });
+///     assert_eq!(n, 42);
+/// });
+/// ```
+pub fn blocking<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    sched::blocking(f)
 }
 
 /// Pins the calling goroutine to its OS thread (M) until a matching [`unlock_os_thread`]: no

@@ -8,7 +8,7 @@
 //! writes before the next owner's reads.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::g::{GRef, G};
@@ -19,22 +19,39 @@ use super::timer::TimerHeap;
 /// Stacks a P keeps for itself before returning half to the shared pool (Go keeps 64 free Gs).
 const STACK_CACHE_MAX: usize = 64;
 
-/// Values of `P::status`.
-pub(crate) mod pstatus {
-    /// On the idle list.
-    pub const IDLE: u8 = 0;
-    /// Held by an M.
-    pub const RUNNING: u8 = 1;
-    /// Beyond GOMAXPROCS: owns nothing and is on no list.
-    pub const RETIRED: u8 = 2;
+/// States of a P, the low three bits of `P::state`; the other bits hold the address of the
+/// owning M where there is one.
+///
+/// The owner moves its P between OWNED and RUNNING around every goroutine it runs, and to
+/// SYSCALL around `blocking`. Sysmon may take a P away only in RUNNING (a goroutine hogging it)
+/// or SYSCALL (a goroutine blocked in a system call), by compare-and-swap to HANDOFF; so an M
+/// that finds its compare-and-swap back to OWNED failing knows it lost its P, and never uses a P
+/// that someone else may own.
+pub(crate) mod pstate {
+    /// On the idle list; no owner.
+    pub const IDLE: usize = 0;
+    /// Its M runs scheduler code, or goroutine code that uses the P (spawn, ready): not
+    /// retakeable.
+    pub const OWNED: usize = 1;
+    /// Its M runs a goroutine: retakeable if the goroutine runs too long.
+    pub const RUNNING: usize = 2;
+    /// Its M's goroutine is in `blocking`: retakeable after about 20 µs.
+    pub const SYSCALL: usize = 3;
+    /// Beyond GOMAXPROCS: on no list, no owner.
+    pub const RETIRED: usize = 4;
+    /// Being handed to an M (by `startm` or sysmon); no owner.
+    pub const HANDOFF: usize = 5;
+    pub const MASK: usize = 7;
 }
 
 pub(crate) struct P {
     pub(crate) id: usize,
     /// Address of the `Sched` this P belongs to (`Arc::as_ptr`).
     pub(crate) sched: usize,
-    /// One of `pstatus`; written under `Sched::idle`'s lock.
-    pub(crate) status: AtomicU8,
+    /// `owner M address | pstate`. IDLE and RETIRED are entered under `Sched::idle`'s lock.
+    pub(crate) state: AtomicUsize,
+    /// Bumped on each entry to `blocking`, so sysmon can tell one long call from two short ones.
+    pub(crate) syscall_seq: AtomicU64,
     pub(crate) runq: LocalQueue,
     /// A goroutine to run next, ahead of the queue: the one just spawned or woken, so that a
     /// producer and consumer hand off without queue traffic. Holds an `Arc<G>` as a raw pointer.
@@ -54,11 +71,22 @@ unsafe impl Sync for P {}
 unsafe impl Send for P {}
 
 impl P {
+    pub(crate) fn state(&self) -> usize {
+        self.state.load(Ordering::Acquire) & pstate::MASK
+    }
+
+    /// Sets a state without an owner (IDLE, RETIRED, HANDOFF).
+    pub(crate) fn set_unowned(&self, st: usize) {
+        // Release: the previous owner's writes to the P happen before the next owner's reads.
+        self.state.store(st, Ordering::Release);
+    }
+
     pub(crate) fn new(id: usize, sched: usize) -> P {
         P {
             id,
             sched,
-            status: AtomicU8::new(pstatus::RETIRED),
+            state: AtomicUsize::new(pstate::RETIRED),
+            syscall_seq: AtomicU64::new(0),
             runq: LocalQueue::new(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             sched_tick: AtomicU32::new(0),

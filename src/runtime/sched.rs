@@ -38,11 +38,11 @@ use corosensei::CoroutineResult;
 
 use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
 use super::m::{self, M};
-use super::p::{pstatus, P};
+use super::p::{pstate, P};
 use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
 use super::timer::{Entry, RawTimer, TimerAction};
-use super::{fastrand, signal};
+use super::{fastrand, signal, sysmon};
 
 /// Most Ps a runtime can have.
 pub const MAX_PROCS: usize = 4096;
@@ -76,6 +76,10 @@ pub(crate) struct Sched {
     timer_sleep: AtomicU64,
     /// The timed sleeper. Holds no count: Ms live as long as the runtime (`allm`).
     timer_sleeper: AtomicPtr<M>,
+    /// Whether sysmon sleeps until an M starts (`sysmon.rs`); guarded by `sysmon_lock`.
+    sysmon_sleeping: AtomicBool,
+    sysmon_lock: Mutex<()>,
+    sysmon_cv: std::sync::Condvar,
 }
 
 struct Idle {
@@ -112,6 +116,9 @@ impl Sched {
             epoch: Instant::now(),
             timer_sleep: AtomicU64::new(u64::MAX),
             timer_sleeper: AtomicPtr::new(std::ptr::null_mut()),
+            sysmon_sleeping: AtomicBool::new(false),
+            sysmon_lock: Mutex::new(()),
+            sysmon_cv: std::sync::Condvar::new(),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -133,16 +140,54 @@ impl Sched {
         (!p.is_null()).then(|| unsafe { &*p })
     }
 
-    /// The P held by the calling thread if it is an M of this runtime.
-    fn current_p(&self) -> Option<&P> {
+    /// The P held by the calling thread if it is an M of this runtime and still owns it,
+    /// guarded so that sysmon cannot take it away while the caller uses it (see `p.rs`).
+    fn current_p(&self) -> Option<PGuard<'_>> {
         let p = m::current_p();
         if p.is_null() {
             return None;
         }
-        // SAFETY: a non-null current P is held by this thread's M and lives as long as its Sched.
+        // SAFETY: a non-null current P was acquired by this thread's M, and Ps live as long as
+        // their Sched; whether the M still owns it is checked below.
         let p = unsafe { &*p };
-        let ours = self.p(p.id).is_some_and(|q| std::ptr::eq(q, p));
-        ours.then_some(p)
+        if p.sched != self as *const Sched as usize {
+            return None;
+        }
+        let me = m::current_m() as usize;
+        let s = p.state.load(Ordering::Acquire);
+        if s == me | pstate::OWNED {
+            return Some(PGuard { p, restore: 0 });
+        }
+        // Acquire: pairs with the Release of the previous owner's hand-over.
+        if s == me | pstate::RUNNING
+            && p.state
+                .compare_exchange(s, me | pstate::OWNED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(PGuard { p, restore: s });
+        }
+        None
+    }
+
+    /// This M now owns `p` (taken from the idle list or handed over).
+    fn acquire_p(&self, m: &M, p: &P) {
+        // Release: pairs with sysmon's and guards' Acquire loads of the state.
+        p.state
+            .store(m as *const M as usize | pstate::OWNED, Ordering::Release);
+        m::set_current_p(p);
+    }
+
+    /// A P pointer handed over through an M's `next_p`.
+    fn p_ref(&self, p: *const P) -> &P {
+        // SAFETY: handed-over P pointers come from `p()` of this Sched, and Ps live as long as
+        // their Sched.
+        unsafe { &*p }
+    }
+
+    /// This M gives up `p`, leaving it in state `st` without an owner.
+    fn release_p(&self, p: &P, st: usize) {
+        m::set_current_p(std::ptr::null());
+        p.set_unowned(st);
     }
 
     pub(crate) fn nanos(&self, t: Instant) -> u64 {
@@ -177,13 +222,13 @@ impl Sched {
             self.gomaxprocs.store(n, Ordering::SeqCst);
             for id in 0..old.max(n) {
                 let p = self.p(id).expect("created above");
-                let st = p.status.load(Ordering::Relaxed);
-                if id < n && st == pstatus::RETIRED {
-                    p.status.store(pstatus::IDLE, Ordering::Relaxed);
+                let st = p.state();
+                if id < n && st == pstate::RETIRED {
+                    p.set_unowned(pstate::IDLE);
                     idle.ps.push(id);
-                } else if id >= n && st == pstatus::IDLE {
+                } else if id >= n && st == pstate::IDLE {
                     idle.ps.retain(|&x| x != id);
-                    p.status.store(pstatus::RETIRED, Ordering::Relaxed);
+                    p.set_unowned(pstate::RETIRED);
                     self.rehome_timers(p);
                 }
             }
@@ -226,7 +271,7 @@ impl Sched {
         );
         let g = Arc::new(G::new(id, self.clone()));
         let p = self.current_p();
-        let stack = match p {
+        let stack = match &p {
             Some(p) => p.alloc_stack(self.stack_size)?,
             None => {
                 let mut v = Vec::with_capacity(1);
@@ -293,12 +338,12 @@ impl Sched {
         let id = idle.ps.pop()?;
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
         let p = self.p(id).expect("idle P exists");
-        p.status.store(pstatus::RUNNING, Ordering::Relaxed);
+        p.set_unowned(pstate::HANDOFF);
         Some(p)
     }
 
     fn pidleput_locked(&self, idle: &mut Idle, p: &P) {
-        p.status.store(pstatus::IDLE, Ordering::Relaxed);
+        p.set_unowned(pstate::IDLE);
         idle.ps.push(p.id);
         // SeqCst: see the module docs.
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
@@ -306,6 +351,11 @@ impl Sched {
 
     /// Runs `p` on an idle M, or a new one (Go's startm).
     fn startm(&self, p: &P, spinning: bool) {
+        if self.sysmon_sleeping.load(Ordering::SeqCst) {
+            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            self.sysmon_cv.notify_one();
+        }
         let m = self.idle().ms.pop();
         match m {
             Some(m) => {
@@ -328,6 +378,9 @@ impl Sched {
             }
             let m = Arc::new(M::new(allm.len()));
             allm.push(m.clone());
+            if allm.len() == 1 {
+                sysmon::start(&self.self_arc());
+            }
             m
         };
         m.spinning.store(spinning, Ordering::Relaxed);
@@ -360,14 +413,12 @@ impl Sched {
     /// otherwise oversleep it.
     pub(crate) fn add_timer(&self, e: Entry) {
         let when = e.when;
-        let p = match self.current_p() {
-            Some(p) => p,
-            None => {
-                let n = self.max_procs();
-                self.p(fastrand() as usize % n)
-                    .expect("P below GOMAXPROCS exists")
-            }
+        // Any P's heap will do (heaps are locked); the caller's keeps timers near their users.
+        let pid = match self.current_p() {
+            Some(p) => p.id,
+            None => fastrand() as usize % self.max_procs(),
         };
+        let p = self.p(pid).expect("P below GOMAXPROCS exists");
         p.timers.push(p.id, e);
         // SeqCst: pairs with the sleeper's store of `timer_sleep` (module docs).
         let sleep = self.timer_sleep.load(Ordering::SeqCst);
@@ -418,6 +469,7 @@ impl Sched {
                 }
                 continue;
             };
+            let p: &P = p.p;
             if p.id >= self.max_procs() && self.retire(m, p) {
                 continue;
             }
@@ -468,7 +520,7 @@ impl Sched {
             }
             if self.any_runnable() {
                 if let Some(p2) = self.pidleget() {
-                    m::set_current_p(p2);
+                    self.acquire_p(m, p2);
                     m.spinning.store(true, Ordering::Relaxed);
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                     continue;
@@ -559,7 +611,7 @@ impl Sched {
         if p.id < self.max_procs() {
             return false;
         }
-        p.status.store(pstatus::RETIRED, Ordering::Relaxed);
+
         let mut moved = p.runq.drain();
         moved.extend(p.take_runnext());
         if !moved.is_empty() {
@@ -567,7 +619,7 @@ impl Sched {
         }
         self.rehome_timers(p);
         p.flush_stacks();
-        m::set_current_p(std::ptr::null());
+        self.release_p(p, pstate::RETIRED);
         drop(idle);
         if m.spinning.swap(false, Ordering::Relaxed) {
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
@@ -619,7 +671,8 @@ impl Sched {
             }
             let p = m.take_next_p();
             if !p.is_null() {
-                m::set_current_p(p);
+                // SAFETY: a handed-over P is a live P of this Sched (`startm`).
+                self.acquire_p(m, unsafe { &*p });
                 return true;
             }
             // Woken for a timer or shutdown, or timed out: leave the idle list, unless someone
@@ -638,7 +691,8 @@ impl Sched {
                 }
                 let p = m.take_next_p();
                 if !p.is_null() {
-                    m::set_current_p(p);
+                    // SAFETY: a handed-over P is a live P of this Sched (`startm`).
+                    self.acquire_p(m, unsafe { &*p });
                     return true;
                 }
                 continue;
@@ -647,7 +701,7 @@ impl Sched {
             // Timers may be due: run them with an idle P if there is one.
             if self.earliest_timer() <= self.now() {
                 if let Some(p) = self.pidleget() {
-                    m::set_current_p(p);
+                    self.acquire_p(m, p);
                     self.run_all_timers(self.now());
                     return true;
                 }
@@ -668,6 +722,15 @@ impl Sched {
         }
         loop {
             g.set_status(GStatus::Running);
+            // The P becomes retakeable while the goroutine runs (p.rs).
+            let p = m::current_p();
+            let me = Arc::as_ptr(m) as usize;
+            if !p.is_null() {
+                // Release: publishes this M's scheduler writes to whoever retakes the P.
+                self.p_ref(p)
+                    .state
+                    .store(me | pstate::RUNNING, Ordering::Release);
+            }
             g::set_current(Arc::as_ptr(&g));
             // SAFETY: this M took `g` from a run queue (or was handed it), so it owns the G and
             // its coroutine (g.rs module docs).
@@ -676,6 +739,23 @@ impl Sched {
                 .unwrap_or_else(|| fatal("running a goroutine without a stack"));
             let r = co.resume(());
             g::set_current(std::ptr::null());
+            // Take the P back for scheduler work, unless sysmon took it away meanwhile (a hog,
+            // or a long `blocking` call), in which case this M goes on without one.
+            let p = m::current_p();
+            let lost = p.is_null()
+                || self
+                    .p_ref(p)
+                    .state
+                    .compare_exchange(
+                        me | pstate::RUNNING,
+                        me | pstate::OWNED,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    )
+                    .is_err();
+            if lost {
+                m::set_current_p(std::ptr::null());
+            }
             match r {
                 CoroutineResult::Yield(Switch::Yield) => {
                     g.set_status(GStatus::Runnable);
@@ -690,7 +770,13 @@ impl Sched {
                 CoroutineResult::Yield(Switch::Park) => {
                     g.set_status(GStatus::Waiting);
                     if !g.commit_park() {
-                        // A wake-up came first: run it again at once.
+                        // A wake-up came first: run it again at once, if we still have a P.
+                        if lost {
+                            g.set_status(GStatus::Runnable);
+                            self.global.push(g);
+                            self.wakep();
+                            return None;
+                        }
                         continue;
                     }
                     let locked = std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g));
@@ -698,6 +784,13 @@ impl Sched {
                     if locked {
                         return self.stop_locked_m(m);
                     }
+                    return None;
+                }
+                CoroutineResult::Yield(Switch::Requeue) => {
+                    // Back from a long `blocking` call without a P: queue for one.
+                    g.set_status(GStatus::Runnable);
+                    self.global.push(g);
+                    self.wakep();
                     return None;
                 }
                 CoroutineResult::Return(()) => {
@@ -727,8 +820,10 @@ impl Sched {
 
     /// Hands our P and `g` to the M that `g` is locked to, and goes idle (Go's startlockedm).
     fn start_locked_m(&self, m: &Arc<M>, g: GRef, lm: *mut M) {
-        let p = m::current_p();
-        m::set_current_p(std::ptr::null());
+        let p: *const P = self.current_p().map_or(std::ptr::null(), |p| p.p);
+        if let Some(p) = (!p.is_null()).then(|| self.p_ref(p)) {
+            self.release_p(p, pstate::HANDOFF);
+        }
         if m.spinning.swap(false, Ordering::Relaxed) {
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
@@ -745,7 +840,8 @@ impl Sched {
     /// goroutine is handed back with a P (Go's stoplockedm). Returns it, to run next.
     fn stop_locked_m(&self, m: &Arc<M>) -> Option<GRef> {
         if let Some(p) = self.current_p() {
-            m::set_current_p(std::ptr::null());
+            let p = p.p;
+            self.release_p(p, pstate::HANDOFF);
             self.handoffp(p);
         }
         loop {
@@ -755,7 +851,9 @@ impl Sched {
             m.sleep(None);
             if let Some(g) = m.take_next_g() {
                 let p = m.take_next_p();
-                m::set_current_p(p);
+                if !p.is_null() {
+                    self.acquire_p(m, self.p_ref(p));
+                }
                 return Some(g);
             }
         }
@@ -790,9 +888,63 @@ impl Sched {
         }
     }
 
+    // ---- for sysmon ----
+
+    pub(crate) fn p_by_id(&self, id: usize) -> Option<&P> {
+        self.p(id)
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Whether every P is idle (nothing runs, nothing to monitor).
+    pub(crate) fn all_idle(&self) -> bool {
+        self.npidle.load(Ordering::SeqCst) >= self.max_procs()
+    }
+
+    /// Sysmon sleeps until an M starts, or at most a second.
+    pub(crate) fn sysmon_wait(&self) {
+        let g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.sysmon_sleeping.store(true, Ordering::SeqCst);
+        // Re-check after publishing `sysmon_sleeping`: `startm` runs after a P left the idle
+        // list, so either it sees the flag or we see the busy P.
+        if !self.all_idle() || self.is_shut_down() {
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            return;
+        }
+        let (_g, _) = self
+            .sysmon_cv
+            .wait_timeout_while(g, Duration::from_secs(1), |_| {
+                self.sysmon_sleeping.load(Ordering::SeqCst)
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        self.sysmon_sleeping.store(false, Ordering::SeqCst);
+    }
+
+    /// Takes `p` away from its M if its state word is still `word` (sysmon.rs), and hands it to
+    /// another M. True if it did.
+    pub(crate) fn retake(&self, p: &P, word: usize) -> bool {
+        // AcqRel: Acquire pairs with the owner's Release when it entered RUNNING or SYSCALL, so
+        // its writes to the P are visible before we hand the P on.
+        if p.state
+            .compare_exchange(word, pstate::HANDOFF, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.handoffp(p);
+        true
+    }
+
     /// Stops every M: idle ones now, running ones at their next schedule.
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
+        {
+            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            self.sysmon_cv.notify_one();
+        }
         let ms: Vec<Arc<M>> = self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for m in ms {
             m.wake();
@@ -833,6 +985,29 @@ impl Drop for Sched {
     }
 }
 
+/// A P used by the calling M (see `Sched::current_p`); puts the P back in RUNNING when it was
+/// taken from there.
+pub(crate) struct PGuard<'a> {
+    pub(crate) p: &'a P,
+    restore: usize,
+}
+
+impl std::ops::Deref for PGuard<'_> {
+    type Target = P;
+    fn deref(&self) -> &P {
+        self.p
+    }
+}
+
+impl Drop for PGuard<'_> {
+    fn drop(&mut self) {
+        if self.restore != 0 {
+            // Release: our writes to the P happen before a retaker's Acquire.
+            self.p.state.store(self.restore, Ordering::Release);
+        }
+    }
+}
+
 struct SendPtr(*const G);
 // SAFETY: the pointer is only dereferenced by the goroutine that the G describes, on whatever M
 // runs it; the G is `Sync`.
@@ -846,7 +1021,7 @@ fn m_main(sched: Arc<Sched>, m: Arc<M>) {
     if p.is_null() {
         fatal("an M started without a P");
     }
-    m::set_current_p(p);
+    sched.acquire_p(&m, sched.p_ref(p));
     while let Some(g) = sched.find_runnable(&m) {
         let mut next = Some(g);
         while let Some(g) = next {
@@ -866,8 +1041,37 @@ pub(crate) fn park_current(g: &G, reason: WaitReason) {
         return;
     }
     g.set_wait_reason(reason);
+    let pinned = pin_if_unwinding(g);
     g.switch_out(Switch::Park);
+    unpin(g, pinned);
     g.set_wait_reason(WaitReason::Zero);
+}
+
+/// A goroutine that switches while unwinding a panic (a `Drop` that parks) must come back on
+/// the same OS thread: std keeps the panic count in a thread-local, and unwinding that finished
+/// on another thread would leave both threads' counts wrong. Such a switch pins the goroutine to
+/// its M as `lock_os_thread` does, for that switch only. Returns whether it pinned.
+fn pin_if_unwinding(g: &G) -> bool {
+    if !std::thread::panicking() || g.lock_depth.get() > 0 {
+        return false;
+    }
+    let m = m::current_m();
+    g.locked_m.store(m as *mut M, Ordering::Release);
+    // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
+    unsafe {
+        (*m).locked_g
+            .store(g as *const G as *mut G, Ordering::Relaxed)
+    };
+    true
+}
+
+fn unpin(g: &G, pinned: bool) {
+    if pinned {
+        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: a pinned goroutine resumes on the M it was pinned to, which lives as long as
+        // its Sched.
+        unsafe { (*m).locked_g.store(std::ptr::null_mut(), Ordering::Relaxed) };
+    }
 }
 
 /// Parks the running goroutine `g` until unparked or `deadline`.
@@ -890,9 +1094,80 @@ pub(crate) fn ready(g: GRef) {
 /// Go's Gosched.
 pub(crate) fn yield_current() {
     match g::current() {
-        Some(g) => g.switch_out(Switch::Yield),
+        Some(g) => {
+            let pinned = pin_if_unwinding(&g);
+            g.switch_out(Switch::Yield);
+            unpin(&g, pinned);
+        }
         None => std::thread::yield_now(),
     }
+}
+
+/// Runs `f`, which may block its OS thread, after telling the scheduler (Go's entersyscall and
+/// exitsyscall). See `goroutines::blocking`.
+pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
+    let Some(g) = g::current() else { return f() };
+    let mp = m::current_m();
+    let p = m::current_p();
+    if p.is_null() {
+        return f();
+    }
+    let me = mp as usize;
+    // SAFETY: the current P pointer is live for the life of its Sched (ownership is checked by
+    // the compare-and-swap).
+    let p = unsafe { &*p };
+    // AcqRel: Release publishes our use of the P to a sysmon that retakes it.
+    let entered = p
+        .state
+        .compare_exchange(
+            me | pstate::RUNNING,
+            me | pstate::SYSCALL,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        )
+        .is_ok();
+    if !entered {
+        // Sysmon already took the P (we ran too long): nothing to hand off.
+        return f();
+    }
+    p.syscall_seq.fetch_add(1, Ordering::Relaxed);
+    struct Exit<'a> {
+        g: &'a GRef,
+        p: &'a P,
+        me: usize,
+    }
+    impl Drop for Exit<'_> {
+        fn drop(&mut self) {
+            exit_blocking(self.g, self.p, self.me);
+        }
+    }
+    let _exit = Exit { g: &g, p, me };
+    f()
+}
+
+/// The end of a `blocking` call: keep the P if sysmon left it, else take an idle P, else queue.
+fn exit_blocking(g: &GRef, p: &P, me: usize) {
+    // Acquire: pairs with the Release of whoever owned the P meanwhile, if anyone.
+    if p.state
+        .compare_exchange(
+            me | pstate::SYSCALL,
+            me | pstate::RUNNING,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        )
+        .is_ok()
+    {
+        return;
+    }
+    m::set_current_p(std::ptr::null());
+    if let Some(p2) = g.sched.pidleget() {
+        p2.state.store(me | pstate::RUNNING, Ordering::Release);
+        m::set_current_p(p2);
+        return;
+    }
+    let pinned = pin_if_unwinding(g);
+    g.switch_out(Switch::Requeue);
+    unpin(g, pinned);
 }
 
 /// Go's LockOSThread.

@@ -1,0 +1,125 @@
+//! Sysmon: the monitor thread that keeps every P busy (Go's `sysmon`).
+//!
+//! One thread per runtime, started with its first M. While goroutines run it wakes every 20 µs,
+//! backing off to 10 ms once nothing needs doing, and sleeps for good while every P is idle
+//! (an M starting wakes it). Each round it looks at every P:
+//!
+//! 1. A P in SYSCALL whose M has been in the same `blocking` call since the previous round
+//!    (so for 20 µs or more) is taken away and handed to another M (Go's retake of `_Psyscall`):
+//!    the blocked goroutine keeps its OS thread, and gets a P back, or queues for one, when the
+//!    call returns.
+//! 2. A P in RUNNING whose goroutine has run for more than 10 ms without parking or yielding
+//!    (its schedule count has not moved) is taken away in the same way. Go preempts such a
+//!    goroutine with a signal at a compiler-marked safe point; Rust has no such points, so the
+//!    hog keeps its OS thread and runs on, while its P and run queue move to another M; when
+//!    the hog next parks or yields, it queues for a P again. A goroutine stuck in a blocking call
+//!    from std (without `blocking`) is rescued the same way.
+//!
+//! Taking a P is one compare-and-swap from the observed state to HANDOFF (p.rs); it fails if the
+//! owner moved on meanwhile, so a P is never taken from an M that is using it.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use super::p::pstate;
+use super::sched::Sched;
+
+/// A goroutine running this long without a scheduling point loses its P.
+pub(crate) const HOG_LIMIT: Duration = Duration::from_millis(10);
+/// Shortest and longest sleep between rounds.
+const MIN_DELAY: Duration = Duration::from_micros(20);
+const MAX_DELAY: Duration = Duration::from_millis(10);
+
+/// What sysmon saw of one P last round.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    tick: u32,
+    since: Option<Instant>,
+    syscall_seq: u64,
+}
+
+pub(crate) fn start(sched: &Arc<Sched>) {
+    let weak = Arc::downgrade(sched);
+    let spawned = std::thread::Builder::new()
+        .name("goroutines-sysmon".into())
+        .spawn(move || run(weak));
+    if let Err(e) = spawned {
+        super::g::fatal(&format!("cannot start the sysmon thread: {e}"));
+    }
+}
+
+fn run(weak: Weak<Sched>) {
+    let mut seen: Vec<Seen> = Vec::new();
+    let mut delay = MIN_DELAY;
+    let mut quiet_rounds = 0u32;
+    loop {
+        {
+            let Some(sched) = weak.upgrade() else { return };
+            if sched.is_shut_down() {
+                return;
+            }
+            if sched.all_idle() {
+                // Nothing runs: sleep until an M starts (`Sched::startm` wakes us).
+                sched.sysmon_wait();
+                seen.clear();
+                delay = MIN_DELAY;
+                continue;
+            }
+            let took = retake(&sched, &mut seen);
+            if took {
+                quiet_rounds = 0;
+                delay = MIN_DELAY;
+            } else {
+                quiet_rounds += 1;
+                // After 1 ms of quiet rounds, back off (Go: 50 rounds of 20 µs, then doubling).
+                if quiet_rounds > 50 {
+                    delay = (delay * 2).min(MAX_DELAY);
+                }
+            }
+        }
+        std::thread::sleep(delay);
+    }
+}
+
+/// One round over the Ps; true if a P was taken away.
+fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> bool {
+    let n = sched.max_procs();
+    if seen.len() < n {
+        seen.resize(n, Seen::default());
+    }
+    let now = Instant::now();
+    let mut took = false;
+    for (id, s) in seen.iter_mut().enumerate().take(n) {
+        let Some(p) = sched.p_by_id(id) else { continue };
+        let word = p.state.load(Ordering::Acquire);
+        match word & pstate::MASK {
+            pstate::SYSCALL => {
+                let seq = p.syscall_seq.load(Ordering::Relaxed);
+                if s.syscall_seq != seq {
+                    // A new call since last round: give it until the next one.
+                    s.syscall_seq = seq;
+                    continue;
+                }
+                took |= sched.retake(p, word);
+            }
+            pstate::RUNNING => {
+                let tick = p.sched_tick.load(Ordering::Relaxed);
+                match s.since {
+                    Some(t) if s.tick == tick => {
+                        if now.duration_since(t) >= HOG_LIMIT && sched.retake(p, word) {
+                            took = true;
+                            s.since = None;
+                        }
+                    }
+                    _ => {
+                        s.tick = tick;
+                        s.since = Some(now);
+                    }
+                }
+            }
+            _ => s.since = None,
+        }
+    }
+    took
+}

@@ -1,0 +1,124 @@
+//! The monitor keeps every P busy: a goroutine that computes without yielding, or blocks its
+//! thread, does not stop the others (issue: "a system monitor that keeps every P busy").
+//! Meant for GOMAXPROCS=1, where nothing else could rescue the other goroutines; it holds at
+//! any GOMAXPROCS because the hogs outnumber the Ps.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use goroutines::runtime::park::{self, WaitReason};
+use goroutines::{go, max_procs};
+
+/// A ticker made of runtime sleeps: counts ticks of about 1 ms until `stop`.
+fn ticker(stop: Arc<AtomicBool>, ticks: Arc<AtomicU64>) -> goroutines::JoinHandle<Duration> {
+    go(move || {
+        let mut worst = Duration::ZERO;
+        while !stop.load(Ordering::SeqCst) {
+            let t = Instant::now();
+            park::park_until(WaitReason::Sleep, t + Duration::from_millis(1));
+            worst = worst.max(t.elapsed());
+            ticks.fetch_add(1, Ordering::SeqCst);
+        }
+        worst
+    })
+}
+
+#[goroutines::test]
+fn spinning_hogs_do_not_stop_a_ticker() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticks = Arc::new(AtomicU64::new(0));
+    // One hog per P: without sysmon, no P would ever be free for the ticker.
+    let hogs: Vec<_> = (0..max_procs())
+        .map(|_| {
+            go(|| {
+                let start = Instant::now();
+                let mut x = 0u64;
+                while start.elapsed() < Duration::from_millis(500) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                x
+            })
+        })
+        .collect();
+    let t = ticker(stop.clone(), ticks.clone());
+    std::thread::sleep(Duration::from_millis(300)); // not a goroutine API: blocks this thread only
+    let seen = ticks.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    let worst = t.join().unwrap();
+    for h in hogs {
+        h.join().unwrap();
+    }
+    // About 300 ticks are possible; the hog rule frees a P within 10 ms plus a sysmon round.
+    assert!(
+        seen >= 10,
+        "the ticker made {seen} ticks in 300 ms while hogs ran"
+    );
+    eprintln!("ticks in 300 ms: {seen}, worst tick: {worst:?}");
+}
+
+#[goroutines::test]
+fn blocking_call_does_not_stop_the_others() {
+    let n = max_procs();
+    let done = Arc::new(AtomicU64::new(0));
+    // Every P's goroutine blocks in a one-second call.
+    let blockers: Vec<_> = (0..n)
+        .map(|_| {
+            let done = done.clone();
+            go(move || {
+                goroutines::blocking(|| std::thread::sleep(Duration::from_secs(1)));
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    // Meanwhile other goroutines finish quickly.
+    let start = Instant::now();
+    let quick: Vec<_> = (0..100)
+        .map(|i| {
+            go(move || {
+                goroutines::yield_now();
+                i
+            })
+        })
+        .collect();
+    let sum: usize = quick.into_iter().map(|h| h.join().unwrap()).sum();
+    let quick_time = start.elapsed();
+    assert_eq!(sum, 4950);
+    assert!(
+        quick_time < Duration::from_millis(900),
+        "others waited for the blocking calls: {quick_time:?}"
+    );
+    for b in blockers {
+        b.join().unwrap();
+    }
+    assert_eq!(done.load(Ordering::SeqCst), n as u64);
+}
+
+/// A goroutine blocked in std without `blocking` is rescued by the hog rule.
+#[goroutines::test]
+fn std_blocking_without_blocking_is_rescued() {
+    let n = max_procs();
+    let blockers: Vec<_> = (0..n)
+        .map(|_| go(|| std::thread::sleep(Duration::from_millis(500))))
+        .collect();
+    let start = Instant::now();
+    let v = go(|| 7).join().unwrap();
+    let waited = start.elapsed();
+    assert_eq!(v, 7);
+    assert!(
+        waited < Duration::from_millis(400),
+        "waited {waited:?} for a thread-blocking goroutine"
+    );
+    for b in blockers {
+        b.join().unwrap();
+    }
+}
+
+/// `blocking` returns the value and propagates panics, leaving the goroutine usable.
+#[goroutines::test]
+fn blocking_returns_and_unwinds() {
+    assert_eq!(goroutines::blocking(|| 5), 5);
+    let r = go(|| goroutines::blocking(|| panic!("in blocking"))).join();
+    assert!(r.is_err());
+    assert_eq!(goroutines::blocking(|| 6), 6);
+}
