@@ -61,7 +61,9 @@
 #![warn(missing_docs)]
 
 pub mod chan;
+pub mod context;
 pub mod runtime;
+pub mod time;
 
 pub use chan::{
     Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,

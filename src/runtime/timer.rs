@@ -27,6 +27,10 @@ use super::park::Unparker;
 pub(crate) enum TimerAction {
     Unpark(Unparker),
     Func(Box<dyn Fn() + Send + Sync>),
+    /// Like `Func`, told the generation of the arming that fired (see [`RawTimer::arm`]), so a
+    /// user-level timer can tell a firing of its current arming from one that raced with a
+    /// stop or reset.
+    FuncGen(Box<dyn Fn(u64) + Send + Sync>),
 }
 
 pub(crate) struct RawTimer {
@@ -45,6 +49,18 @@ impl RawTimer {
             state: AtomicU64::new(0),
             heap_of: AtomicUsize::new(usize::MAX),
             action,
+        })
+    }
+
+    /// Like `new`, for an action that needs a weak handle to its own timer (a periodic timer
+    /// re-arms itself).
+    pub(crate) fn new_cyclic(
+        f: impl FnOnce(&std::sync::Weak<RawTimer>) -> TimerAction,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|w| RawTimer {
+            state: AtomicU64::new(0),
+            heap_of: AtomicUsize::new(usize::MAX),
+            action: f(w),
         })
     }
 
@@ -76,6 +92,12 @@ impl RawTimer {
 
     /// Arms the timer for `when`, replacing any pending deadline. True if it was pending.
     pub(crate) fn reset(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> bool {
+        self.arm(sched, when).0
+    }
+
+    /// Like `reset`, also returning the generation of the new arming, which a `FuncGen` action
+    /// is given when this arming fires.
+    pub(crate) fn arm(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> (bool, u64) {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let new = ((s | ARMED) + 1) | ARMED; // next generation, armed
@@ -93,11 +115,17 @@ impl RawTimer {
                         gen: new,
                         timer: self.clone(),
                     });
-                    return was;
+                    return (was, new);
                 }
                 Err(cur) => s = cur,
             }
         }
+    }
+
+    /// Runs the action at once, in the caller, without arming (a zero-duration timer). A
+    /// `FuncGen` action is given the current generation.
+    pub(crate) fn fire_now(&self) {
+        self.run(self.state.load(Ordering::Acquire));
     }
 
     /// Tries to fire the entry of generation `gen`: true if it won and the action must run.
@@ -107,10 +135,11 @@ impl RawTimer {
             .is_ok()
     }
 
-    fn run(&self) {
+    fn run(&self, gen: u64) {
         match &self.action {
             TimerAction::Unpark(u) => u.unpark(),
             TimerAction::Func(f) => f(),
+            TimerAction::FuncGen(f) => f(gen),
         }
     }
 }
@@ -197,7 +226,7 @@ impl TimerHeap {
         let mut fired = 0;
         for e in due {
             if e.timer.claim(e.gen) {
-                e.timer.run();
+                e.timer.run(e.gen);
                 fired += 1;
             } else {
                 // Stale entries were counted by `stop`/`reset`; this one is gone now.

@@ -1,0 +1,82 @@
+//! Go's `time` package: sleeping, one-shot timers and tickers that park goroutines, not threads.
+//!
+//! - [`sleep`] parks the calling goroutine (or blocks the calling OS thread) for a duration.
+//! - [`after`] returns a channel that receives one [`Instant`] after a duration, for `select!`.
+//! - [`Timer`] is Go's `time.Timer`: a channel timer ([`Timer::new`]) or a function timer
+//!   ([`after_func`]), both stoppable and resettable.
+//! - [`Ticker`] and [`tick`] deliver an [`Instant`] every period, dropping ticks for a slow
+//!   receiver.
+//!
+//! # Layout
+//! - `sleep.rs`: [`sleep`].
+//! - `timer.rs`: [`Timer`], [`after`], [`after_func`].
+//! - `ticker.rs`: [`Ticker`], [`tick`].
+//!
+//! # Design
+//! Everything is built on the runtime's timers (`runtime/timer.rs`): per-P 4-ary heaps run by
+//! the scheduler, with lazy removal of stopped entries. No timer thread exists, and a timer's
+//! action runs on whichever M finds it due, in scheduler context, so every action here is
+//! non-blocking: a non-blocking send on a channel, an unpark, or spawning a goroutine.
+//!
+//! 1. `sleep` arms a runtime timer that unparks the sleeper and parks with the wait reason
+//!    "sleep", in a loop until the deadline has passed (a park may return spuriously), so a sleep
+//!    never returns early.
+//! 2. A channel [`Timer`] has Go 1.23's semantics: its channel behaves as if unbuffered, so that
+//!    after `stop` or `reset` returns no stale value is received. The channel has one slot; the
+//!    timer keeps, under a small lock, the generation of its live arming (the runtime timer's
+//!    generation, handed to the action when it fires). The action sends only if its generation
+//!    is still the live one; `stop` and `reset` clear the live generation and drain the slot
+//!    under the same lock. They report the timer as pending if it was armed and had not yet
+//!    delivered its value, including a value sitting unreceived in the slot (Go's
+//!    `timerchandrain`).
+//! 3. A [`Ticker`] re-arms its runtime timer from its own action for the next multiple of the
+//!    period after now (Go's `t.when += t.period * (1 + -delta/t.period)`), and sends without
+//!    blocking into a one-slot channel: a slow receiver loses ticks instead of queueing them.
+//! 4. A zero duration fires at once, in the caller (the value is in the channel, or the
+//!    function's goroutine is started, before the call returns). A duration too large for an
+//!    [`Instant`] (`Instant::checked_add` fails) never fires, and the timer counts as pending.
+//!
+//! # Rejected alternatives
+//! A timer thread with a binary heap (the classic design) puts a thread hop and a lock on every
+//! timer. Go's channel timers up to 1.22 (a buffered channel the runtime sends into) deliver stale
+//! values after `Reset`, the bug Go 1.23 fixed; we follow 1.23.
+//!
+//! # Performance
+//! Go's time benchmarks are ported with their names in `benches/time.rs`
+//! (`cargo bench --bench time`), along with `SleepAccuracy`, which reports the oversleep
+//! distribution of a 1 ms sleep.
+
+mod sleep;
+mod ticker;
+mod timer;
+
+pub use sleep::sleep;
+pub use ticker::{tick, Ticker};
+pub use timer::{after, after_func, Timer};
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// When a timer of duration `d`, started now, fires.
+enum When {
+    /// Zero duration: fire in the caller.
+    Now,
+    At(Instant),
+    /// Too far to represent: never.
+    Never,
+}
+
+fn when(d: Duration) -> When {
+    if d.is_zero() {
+        return When::Now;
+    }
+    match Instant::now().checked_add(d) {
+        Some(t) => When::At(t),
+        None => When::Never,
+    }
+}
+
+/// Locks a mutex that is only held for a few non-panicking loads and stores.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

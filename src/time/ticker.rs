@@ -1,0 +1,227 @@
+//! `Ticker` and `tick`: periodic timers that drop ticks for slow receivers.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::lock;
+use crate::chan::{Chan, RecvChan};
+use crate::runtime::sched::Sched;
+use crate::runtime::timer::{RawTimer, TimerAction};
+use crate::runtime::with_current_sched;
+
+/// Delivers the current [`Instant`] on a channel every period (Go's `time.Ticker`).
+///
+/// The channel has one slot and ticks are sent without blocking: a receiver slower than the
+/// period gets the ticks it has time for and the others are dropped, so a ticker never builds
+/// a backlog. As in Go 1.23, after [`Ticker::stop`] or [`Ticker::reset`] returns no tick from
+/// before the call is received.
+///
+/// Dropping the `Ticker` stops it (keep it alive as long as you read its channel).
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::time::Ticker;
+///
+/// let t = Ticker::new(Duration::from_millis(1));
+/// for _ in 0..3 {
+///     t.chan().recv().unwrap();
+/// }
+/// t.stop();
+/// ```
+pub struct Ticker {
+    raw: Arc<RawTimer>,
+    sched: Arc<Sched>,
+    shared: Arc<Shared>,
+}
+
+/// The part of a ticker its action reaches.
+struct Shared {
+    chan: Chan<Instant>,
+    state: Mutex<State>,
+    /// Weak: a ticker's entry in a heap must not keep its runtime alive.
+    sched: Weak<Sched>,
+}
+
+struct State {
+    /// Generation of the live arming, `None` when stopped (or when the next tick is too far to
+    /// represent).
+    live: Option<u64>,
+    /// Deadline of the live arming.
+    when: Instant,
+    period: Duration,
+}
+
+impl Ticker {
+    /// Starts a ticker that ticks every `period`, the first tick one period from now (Go's
+    /// `time.NewTicker`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_millis(1));
+    /// assert!(t.chan().recv().is_some());
+    /// ```
+    ///
+    /// # Panics
+    /// If `period` is zero, with Go's message "non-positive interval for NewTicker".
+    #[track_caller]
+    pub fn new(period: Duration) -> Ticker {
+        if period.is_zero() {
+            panic!("non-positive interval for NewTicker");
+        }
+        let sched = with_current_sched(|s| s.clone());
+        let shared = Arc::new(Shared {
+            chan: Chan::new(1),
+            state: Mutex::new(State {
+                live: None,
+                when: Instant::now(),
+                period,
+            }),
+            sched: Arc::downgrade(&sched),
+        });
+        let s2 = shared.clone();
+        let raw = RawTimer::new_cyclic(move |me| {
+            let me = me.clone();
+            TimerAction::FuncGen(Box::new(move |gen| fire(&s2, &me, gen)))
+        });
+        let t = Ticker { raw, sched, shared };
+        {
+            let mut st = lock(&t.shared.state);
+            t.arm(&mut st, period);
+        }
+        t
+    }
+
+    /// The channel the ticks are delivered on (Go's `t.C`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::tick;
+    ///
+    /// let t = tick(Duration::from_millis(1));
+    /// let (a, b) = (t.chan().recv().unwrap(), t.chan().recv().unwrap());
+    /// assert!(b > a);
+    /// ```
+    pub fn chan(&self) -> RecvChan<Instant> {
+        self.shared.chan.receiver()
+    }
+
+    /// Turns the ticker off (Go's `Ticker.Stop`): no more ticks are sent, and a tick not yet
+    /// received is discarded. The channel is not closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_millis(1));
+    /// t.chan().recv().unwrap();
+    /// t.stop();
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// assert!(t.chan().try_recv().is_err());
+    /// ```
+    pub fn stop(&self) {
+        let mut st = lock(&self.shared.state);
+        st.live = None;
+        self.raw.stop(&self.sched);
+        let _ = self.shared.chan.try_recv();
+    }
+
+    /// Stops the ticker and restarts it with a new period (Go's `Ticker.Reset`); the next tick
+    /// arrives one new period from now, and a tick not yet received is discarded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_secs(60));
+    /// t.reset(Duration::from_millis(1));
+    /// t.chan().recv().unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// If `period` is zero, with Go's message "non-positive interval for Ticker.Reset".
+    #[track_caller]
+    pub fn reset(&self, period: Duration) {
+        if period.is_zero() {
+            panic!("non-positive interval for Ticker.Reset");
+        }
+        let mut st = lock(&self.shared.state);
+        st.live = None;
+        let _ = self.shared.chan.try_recv();
+        self.arm(&mut st, period);
+    }
+
+    /// Arms for one `period` from now; `arm` replaces a pending arming.
+    fn arm(&self, st: &mut State, period: Duration) {
+        st.period = period;
+        match Instant::now().checked_add(period) {
+            Some(t) => {
+                st.when = t;
+                st.live = Some(self.raw.arm(&self.sched, t).1);
+            }
+            None => {
+                st.live = None;
+                self.raw.stop(&self.sched);
+            }
+        }
+    }
+}
+
+/// The ticker's action, in scheduler context: send without blocking, re-arm for the next
+/// multiple of the period after now.
+fn fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
+    let mut st = lock(&shared.state);
+    if st.live != Some(gen) {
+        return; // a stop or reset got in between the claim and now
+    }
+    st.live = None;
+    let now = Instant::now();
+    // A full slot means the receiver is slow: drop this tick (Go's non-blocking send).
+    let _ = shared.chan.try_send(now);
+    let period = st.period.as_nanos();
+    let behind = now.saturating_duration_since(st.when).as_nanos();
+    let skip = (1 + behind / period) * period;
+    let next = u64::try_from(skip)
+        .ok()
+        .and_then(|ns| st.when.checked_add(Duration::from_nanos(ns)));
+    let (Some(next), Some(raw), Some(sched)) = (next, me.upgrade(), shared.sched.upgrade()) else {
+        return;
+    };
+    st.when = next;
+    st.live = Some(raw.arm(&sched, next).1);
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.shared.state);
+        f.debug_struct("Ticker")
+            .field("period", &st.period)
+            .field("running", &st.live.is_some())
+            .finish()
+    }
+}
+
+/// Starts a [`Ticker`] with the given period (Go's `time.Tick`, returning the ticker so that it
+/// can be stopped; dropping it stops it).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let t = goroutines::time::tick(Duration::from_millis(1));
+/// assert!(t.chan().recv().is_some());
+/// ```
+///
+/// # Panics
+/// If `period` is zero, with Go's message "non-positive interval for NewTicker".
+#[track_caller]
+pub fn tick(period: Duration) -> Ticker {
+    Ticker::new(period)
+}
