@@ -404,3 +404,9 @@ impl fmt::Debug for Context {
         }
     }
 }
+
+// A panic cannot leave a context half-updated: its state changes under its lock.
+impl std::panic::UnwindSafe for Context {}
+impl std::panic::RefUnwindSafe for Context {}
+impl std::panic::UnwindSafe for CancelFunc {}
+impl std::panic::RefUnwindSafe for CancelFunc {}

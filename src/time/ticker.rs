@@ -225,3 +225,7 @@ impl fmt::Debug for Ticker {
 pub fn tick(period: Duration) -> Ticker {
     Ticker::new(period)
 }
+
+// A panic cannot leave a ticker half-updated: its state changes under a lock in a few stores.
+impl std::panic::UnwindSafe for Ticker {}
+impl std::panic::RefUnwindSafe for Ticker {}

@@ -301,3 +301,7 @@ where
     }
     t
 }
+
+// A panic cannot leave a timer half-updated: its state changes under a lock in a few stores.
+impl std::panic::UnwindSafe for Timer {}
+impl std::panic::RefUnwindSafe for Timer {}
