@@ -410,3 +410,54 @@ impl std::panic::UnwindSafe for Context {}
 impl std::panic::RefUnwindSafe for Context {}
 impl std::panic::UnwindSafe for CancelFunc {}
 impl std::panic::RefUnwindSafe for CancelFunc {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn children(c: &Context) -> usize {
+        c.node.as_ref().map_or(0, |n| n.lock().children.len())
+    }
+
+    /// Ported from Go's TestCancelRemoves (context_test.go): a child cancelled by its own
+    /// CancelFunc or deadline leaves its parent's children.
+    #[test]
+    fn cancel_removes_child() {
+        let (parent, pcancel) = Context::background().with_cancel();
+        let (_c1, cancel1) = parent.with_cancel();
+        let (_c2, cancel2) = parent.with_timeout(Duration::from_secs(60));
+        assert_eq!(children(&parent), 2);
+        cancel1.cancel();
+        assert_eq!(children(&parent), 1);
+        cancel2.cancel();
+        assert_eq!(children(&parent), 0);
+        let (c3, _cancel3) = parent.with_timeout(Duration::from_millis(1));
+        assert_eq!(children(&parent), 1);
+        c3.done().recv();
+        // The timer's cancel removes the child after closing the channel: wait for it.
+        let start = Instant::now();
+        while children(&parent) != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "timed-out child not removed"
+            );
+            std::thread::yield_now();
+        }
+        pcancel.cancel();
+    }
+
+    /// A parent cancelled holds no children afterwards, and a pending deadline timer keeps its
+    /// context alive only until cancellation.
+    #[test]
+    fn cancel_releases_everything() {
+        let (parent, pcancel) = Context::background().with_cancel();
+        let (child, c) = parent.with_timeout(Duration::from_secs(60));
+        let weak = Arc::downgrade(child.node.as_ref().unwrap());
+        drop(child);
+        drop(c);
+        assert!(weak.upgrade().is_some(), "registered child dropped early");
+        pcancel.cancel();
+        assert_eq!(children(&parent), 0);
+        assert!(weak.upgrade().is_none(), "cancelled child leaked");
+    }
+}
