@@ -170,3 +170,22 @@ fn multi_wakeup_ticker() {
         h.join().unwrap();
     }
 }
+
+/// A reset to a longer period moves the next tick in place: no tick comes before it.
+#[goroutines::test]
+fn reset_later_never_early() {
+    let t = Ticker::new(Duration::from_millis(2));
+    let mut next = Instant::now();
+    for _ in 0..10 {
+        sleep(Duration::from_micros(500));
+        next = Instant::now() + Duration::from_millis(5); // no later than the reset's deadline
+        t.reset(Duration::from_millis(5));
+    }
+    let got = t.chan().recv().unwrap();
+    assert!(got >= next, "tick {:?} early", next - got);
+    let second = t.chan().recv().unwrap();
+    assert!(
+        second >= next + Duration::from_millis(5),
+        "period not applied"
+    );
+}

@@ -403,3 +403,32 @@ fn multi_wakeup_timer() {
         assert!(t.chan().try_recv().is_err());
     }
 }
+
+/// Resets to later deadlines move the deadline in place; the timer fires once, not before the
+/// last deadline, for channel and function timers alike.
+#[goroutines::test]
+fn reset_later_never_early() {
+    let t = Timer::new(Duration::from_millis(2));
+    let c = Chan::new(4);
+    let c2 = c.clone();
+    let f = after_func(Duration::from_millis(2), move || c2.send(Instant::now()));
+    let mut last = Instant::now();
+    for _ in 0..20 {
+        sleep(Duration::from_micros(500));
+        // Taken before the resets: their deadlines are no earlier.
+        last = Instant::now() + Duration::from_millis(5);
+        assert!(t.reset(Duration::from_millis(5)), "pending timer");
+        assert!(f.reset(Duration::from_millis(5)), "pending func timer");
+    }
+    let fired = t.chan().recv().unwrap();
+    assert!(fired >= last, "fired {:?} early", last - fired);
+    let ran = c.recv().unwrap();
+    assert!(ran >= last, "func ran {:?} early", last - ran);
+    sleep(Duration::from_millis(10));
+    assert!(t.chan().try_recv().is_err(), "fired twice");
+    assert!(c.try_recv().is_err(), "ran twice");
+    // Earlier after later: the earlier deadline wins.
+    t.reset(Duration::from_secs(60));
+    t.reset(Duration::from_millis(1));
+    assert!(t.chan().recv_timeout(Duration::from_secs(5)).is_ok());
+}

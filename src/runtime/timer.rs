@@ -122,12 +122,6 @@ impl RawTimer {
         }
     }
 
-    /// Runs the action at once, in the caller, without arming (a zero-duration timer). A
-    /// `FuncGen` action is given the current generation.
-    pub(crate) fn fire_now(&self) {
-        self.run(self.state.load(Ordering::Acquire));
-    }
-
     /// Tries to fire the entry of generation `gen`: true if it won and the action must run.
     fn claim(&self, gen: u64) -> bool {
         self.state

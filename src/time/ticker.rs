@@ -47,8 +47,11 @@ struct State {
     /// Generation of the live arming, `None` when stopped (or when the next tick is too far to
     /// represent).
     live: Option<u64>,
-    /// Deadline of the live arming.
+    /// The next tick's deadline.
     when: Instant,
+    /// The deadline the runtime timer is armed for: earlier than `when` after a `reset` to a
+    /// later time, which only moves `when` (the action, finding itself early, re-arms).
+    armed_at: Instant,
     period: Duration,
 }
 
@@ -77,6 +80,7 @@ impl Ticker {
             state: Mutex::new(State {
                 live: None,
                 when: Instant::now(),
+                armed_at: Instant::now(),
                 period,
             }),
             sched: Arc::downgrade(&sched),
@@ -148,8 +152,15 @@ impl Ticker {
             panic!("non-positive interval for Ticker.Reset");
         }
         let mut st = lock(&self.shared.state);
-        st.live = None;
         let _ = self.shared.chan.try_recv();
+        if let (Some(_), Some(t)) = (st.live, Instant::now().checked_add(period)) {
+            if t >= st.armed_at {
+                st.period = period;
+                st.when = t;
+                return;
+            }
+        }
+        st.live = None;
         self.arm(&mut st, period);
     }
 
@@ -159,6 +170,7 @@ impl Ticker {
         match Instant::now().checked_add(period) {
             Some(t) => {
                 st.when = t;
+                st.armed_at = t;
                 st.live = Some(self.raw.arm(&self.sched, t).1);
             }
             None => {
@@ -176,8 +188,19 @@ fn fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
     if st.live != Some(gen) {
         return; // a stop or reset got in between the claim and now
     }
-    st.live = None;
     let now = Instant::now();
+    if now < st.when {
+        // Reset to a later deadline: re-arm for it.
+        match (me.upgrade(), shared.sched.upgrade()) {
+            (Some(raw), Some(sched)) => {
+                st.armed_at = st.when;
+                st.live = Some(raw.arm(&sched, st.when).1);
+            }
+            _ => st.live = None,
+        }
+        return;
+    }
+    st.live = None;
     // A full slot means the receiver is slow: drop this tick (Go's non-blocking send).
     let _ = shared.chan.try_send(now);
     let period = st.period.as_nanos();
@@ -190,6 +213,7 @@ fn fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
         return;
     };
     st.when = next;
+    st.armed_at = next;
     st.live = Some(raw.arm(&sched, next).1);
 }
 

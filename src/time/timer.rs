@@ -10,8 +10,7 @@ use crate::runtime::sched::Sched;
 use crate::runtime::timer::{RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
 
-/// The live-arming word of a channel timer that never fires (no runtime generation is odd and
-/// all ones).
+/// The live-arming word of a timer that never fires (no runtime generation is all ones).
 const NEVER: u64 = u64::MAX;
 
 /// A single event in the future (Go's `time.Timer`).
@@ -36,22 +35,37 @@ const NEVER: u64 = u64::MAX;
 pub struct Timer {
     raw: Arc<RawTimer>,
     sched: Arc<Sched>,
-    kind: Kind,
+    shared: Arc<Shared>,
 }
 
-enum Kind {
-    Chan(Arc<ChanTimer>),
-    Func(Mutex<bool>),
+/// What a timer does when it fires.
+enum Fire {
+    /// Send the time on this one-slot channel.
+    Chan(Chan<Instant>),
+    /// Start a goroutine running this function.
+    Func(Arc<dyn Fn() + Send + Sync>),
 }
 
-/// The shared half of a channel timer, reached by its action.
-struct ChanTimer {
-    /// One slot; written only by the action, drained by `stop`/`reset`.
-    chan: Chan<Instant>,
-    /// Generation of the live arming (`NEVER` for one with no deadline), `None` when stopped or
-    /// fired. Held across the action's send and `stop`/`reset`'s drain, so that they are
-    /// ordered: a send either happens before the drain or sees its generation gone.
-    live: Mutex<Option<u64>>,
+/// The part of a timer its action reaches.
+struct Shared {
+    fire: Fire,
+    slot: Mutex<Slot>,
+    /// Weak: a timer left in a heap must not keep its runtime alive.
+    sched: Weak<Sched>,
+}
+
+/// Held across the action's decision and send, and across `stop`/`reset`, so that they are
+/// ordered: a send either happens before a drain or sees its generation gone.
+struct Slot {
+    /// Generation of the live runtime arming (`NEVER` for one with no deadline), `None` when
+    /// stopped or fired.
+    live: Option<u64>,
+    /// The deadline the runtime timer is armed for.
+    armed_at: Instant,
+    /// The timer's real deadline: `reset` to a later time only moves this, and the action,
+    /// finding itself early, re-arms for it (Go's timerModifiedLater), so that repeated resets
+    /// cost a store, not a heap push.
+    deadline: Instant,
 }
 
 impl Timer {
@@ -67,28 +81,30 @@ impl Timer {
     /// assert!(t.chan().try_recv().is_ok());
     /// ```
     pub fn new(d: Duration) -> Timer {
-        let shared = Arc::new(ChanTimer {
-            chan: Chan::new(1),
-            live: Mutex::new(None),
+        Timer::with_fire(Fire::Chan(Chan::new(1)), d)
+    }
+
+    fn with_fire(fire: Fire, d: Duration) -> Timer {
+        let sched = with_current_sched(|s| s.clone());
+        let now = Instant::now();
+        let shared = Arc::new(Shared {
+            fire,
+            slot: Mutex::new(Slot {
+                live: None,
+                armed_at: now,
+                deadline: now,
+            }),
+            sched: Arc::downgrade(&sched),
         });
         let s2 = shared.clone();
-        let raw = RawTimer::new(TimerAction::FuncGen(Box::new(move |gen| {
-            let mut live = lock(&s2.live);
-            if *live == Some(gen) {
-                *live = None;
-                // The slot is empty: it was drained when this generation was armed, and only
-                // this generation's firing fills it.
-                let _ = s2.chan.try_send(Instant::now());
-            }
-        })));
-        let t = Timer {
-            raw,
-            sched: with_current_sched(|s| s.clone()),
-            kind: Kind::Chan(shared),
-        };
-        if let Kind::Chan(c) = &t.kind {
-            let mut live = lock(&c.live);
-            t.arm_chan(c, &mut live, d);
+        let raw = RawTimer::new_cyclic(move |me| {
+            let me = me.clone();
+            TimerAction::FuncGen(Box::new(move |gen| on_fire(&s2, &me, gen)))
+        });
+        let t = Timer { raw, sched, shared };
+        {
+            let mut slot = lock(&t.shared.slot);
+            t.arm(&mut slot, d);
         }
         t
     }
@@ -104,9 +120,9 @@ impl Timer {
     /// assert!(after_func(Duration::from_secs(1), || {}).chan().is_nil());
     /// ```
     pub fn chan(&self) -> RecvChan<Instant> {
-        match &self.kind {
-            Kind::Chan(c) => c.chan.receiver(),
-            Kind::Func(_) => Chan::nil().receiver(),
+        match &self.shared.fire {
+            Fire::Chan(c) => c.receiver(),
+            Fire::Func(_) => Chan::nil().receiver(),
         }
     }
 
@@ -125,17 +141,10 @@ impl Timer {
     /// assert!(t.chan().try_recv().is_err());
     /// ```
     pub fn stop(&self) -> bool {
-        match &self.kind {
-            Kind::Chan(c) => {
-                let mut live = lock(&c.live);
-                self.disarm_chan(c, &mut live)
-            }
-            Kind::Func(never) => {
-                let mut never = lock(never);
-                let was_never = std::mem::replace(&mut *never, false);
-                self.raw.stop(&self.sched) || was_never
-            }
-        }
+        let mut slot = lock(&self.shared.slot);
+        let was = slot.live.take().is_some();
+        self.raw.stop(&self.sched);
+        self.drain() || was
     }
 
     /// Changes the timer to fire after `d` from now (Go's `Timer.Reset`), as if stopped and
@@ -153,64 +162,92 @@ impl Timer {
     /// t.chan().recv().unwrap();
     /// ```
     pub fn reset(&self, d: Duration) -> bool {
-        match &self.kind {
-            Kind::Chan(c) => {
-                let mut live = lock(&c.live);
-                let was = self.disarm_chan(c, &mut live);
-                self.arm_chan(c, &mut live, d);
-                was
-            }
-            Kind::Func(never) => {
-                let mut never = lock(never);
-                let was_never = std::mem::replace(&mut *never, false);
-                let was = match when(d) {
-                    When::At(t) => self.raw.reset(&self.sched, t),
-                    When::Never => {
-                        *never = true;
-                        self.raw.stop(&self.sched)
-                    }
-                    When::Now => {
-                        let was = self.raw.stop(&self.sched);
-                        self.raw.fire_now();
-                        was
-                    }
-                };
-                was || was_never
+        let mut slot = lock(&self.shared.slot);
+        let was = slot.live.is_some();
+        let drained = self.drain();
+        if let (Some(gen), When::At(t)) = (slot.live, when(d)) {
+            if gen != NEVER && t >= slot.armed_at {
+                // Later than the runtime arming: the action will find itself early and re-arm.
+                slot.deadline = t;
+                return true;
             }
         }
-    }
-
-    /// Clears the live arming and drains the slot; true if a value was still to be received.
-    fn disarm_chan(&self, c: &ChanTimer, live: &mut Option<u64>) -> bool {
-        let mut pending = live.take().is_some();
+        slot.live = None;
         self.raw.stop(&self.sched);
-        if c.chan.try_recv().is_ok() {
-            pending = true;
-        }
-        pending
+        self.arm(&mut slot, d);
+        was || drained
     }
 
-    /// Arms a disarmed, drained channel timer for `d` from now.
-    fn arm_chan(&self, c: &ChanTimer, live: &mut Option<u64>, d: Duration) {
+    /// Discards an undelivered value; true if there was one.
+    fn drain(&self) -> bool {
+        match &self.shared.fire {
+            Fire::Chan(c) => c.try_recv().is_ok(),
+            Fire::Func(_) => false,
+        }
+    }
+
+    /// Arms a disarmed, drained timer for `d` from now.
+    fn arm(&self, slot: &mut Slot, d: Duration) {
         match when(d) {
-            When::Now => {
-                let _ = c.chan.try_send(Instant::now());
+            When::Now => fire_now(&self.shared),
+            When::Never => slot.live = Some(NEVER),
+            When::At(t) => {
+                slot.armed_at = t;
+                slot.deadline = t;
+                slot.live = Some(self.raw.arm(&self.sched, t).1);
             }
-            When::Never => *live = Some(NEVER),
-            When::At(t) => *live = Some(self.raw.arm(&self.sched, t).1),
+        }
+    }
+}
+
+/// The timer's action, in scheduler context (must not block).
+fn on_fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
+    let mut slot = lock(&shared.slot);
+    if slot.live != Some(gen) {
+        return; // a stop or reset got in between the runtime's claim and now
+    }
+    if Instant::now() < slot.deadline {
+        // Reset to a later deadline: re-arm for it.
+        if let (Some(raw), Some(sched)) = (me.upgrade(), shared.sched.upgrade()) {
+            slot.armed_at = slot.deadline;
+            slot.live = Some(raw.arm(&sched, slot.deadline).1);
+        }
+        return;
+    }
+    slot.live = None;
+    fire_now(shared);
+}
+
+fn fire_now(shared: &Shared) {
+    match &shared.fire {
+        // The slot is empty: it was drained when this arming was made, and only this arming's
+        // firing fills it.
+        Fire::Chan(c) => {
+            let _ = c.try_send(Instant::now());
+        }
+        Fire::Func(f) => {
+            let Some(sched) = shared.sched.upgrade() else {
+                return;
+            };
+            let f = f.clone();
+            if crate::runtime::spawn(&sched, move || f()).is_err() {
+                crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
+            }
         }
     }
 }
 
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            Kind::Chan(_) => "chan",
-            Kind::Func(_) => "func",
+        let kind = match self.shared.fire {
+            Fire::Chan(_) => "chan",
+            Fire::Func(_) => "func",
         };
+        let slot = lock(&self.shared.slot);
         f.debug_struct("Timer")
             .field("kind", &kind)
-            .field("pending", &self.raw.is_pending())
+            .field("pending", &slot.live.is_some())
+            .field("armed", &self.raw.is_pending())
             .finish()
     }
 }
@@ -239,6 +276,7 @@ pub fn after(d: Duration) -> RecvChan<Instant> {
         }
         When::Never => {}
         When::At(t) => {
+            // Nobody can stop or reset this timer: a plain action suffices.
             let tx = c.clone();
             let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
                 let _ = tx.try_send(Instant::now());
@@ -271,35 +309,7 @@ pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
     F: Fn() + Send + Sync + 'static,
 {
-    let sched = with_current_sched(|s| s.clone());
-    let weak: Weak<Sched> = Arc::downgrade(&sched);
-    let f = Arc::new(f);
-    let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
-        // Weak: a timer left in a heap must not keep its runtime alive.
-        if let Some(s) = weak.upgrade() {
-            let f = f.clone();
-            if crate::runtime::spawn(&s, move || f()).is_err() {
-                crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
-            }
-        }
-    })));
-    let t = Timer {
-        raw,
-        sched,
-        kind: Kind::Func(Mutex::new(false)),
-    };
-    match when(d) {
-        When::Now => t.raw.fire_now(),
-        When::Never => {
-            if let Kind::Func(never) = &t.kind {
-                *lock(never) = true;
-            }
-        }
-        When::At(at) => {
-            t.raw.reset(&t.sched, at);
-        }
-    }
-    t
+    Timer::with_fire(Fire::Func(Arc::new(f)), d)
 }
 
 // A panic cannot leave a timer half-updated: its state changes under a lock in a few stores.
