@@ -71,12 +71,12 @@ fn after_func_runs_in_goroutine() {
 /// second Stop returns false.
 #[goroutines::test]
 fn after_stop() {
-    let _ = after_func(Duration::from_millis(30), || {});
-    let t0 = Timer::new(Duration::from_millis(15));
+    let _ = after_func(Duration::from_millis(100), || {});
+    let t0 = Timer::new(Duration::from_millis(50));
     let c1 = Chan::new(1);
     let c1s = c1.clone();
-    let t1 = after_func(Duration::from_millis(45), move || c1s.send(true));
-    let c2 = after(Duration::from_millis(60));
+    let t1 = after_func(Duration::from_millis(150), move || c1s.send(true));
+    let c2 = after(Duration::from_millis(200));
     assert!(t0.stop(), "failed to stop event 0");
     assert!(t1.stop(), "failed to stop event 1");
     c2.recv();
@@ -361,7 +361,7 @@ fn timer_stop_stress() {
         .map(|_| {
             let fired = fired.clone();
             go(move || {
-                let t = after_func(Duration::from_millis(50), move || {
+                let t = after_func(Duration::from_secs(1), move || {
                     fired.fetch_add(1, Ordering::SeqCst);
                 });
                 sleep(Duration::from_millis(5));
@@ -372,7 +372,7 @@ fn timer_stop_stress() {
     for h in hs {
         h.join().unwrap();
     }
-    sleep(Duration::from_millis(60));
+    sleep(Duration::from_millis(20));
     assert_eq!(fired.load(Ordering::SeqCst), 0, "stopped timers fired");
 }
 
@@ -408,23 +408,23 @@ fn multi_wakeup_timer() {
 /// last deadline, for channel and function timers alike.
 #[goroutines::test]
 fn reset_later_never_early() {
-    let t = Timer::new(Duration::from_millis(2));
+    let t = Timer::new(Duration::from_millis(50));
     let c = Chan::new(4);
     let c2 = c.clone();
-    let f = after_func(Duration::from_millis(2), move || c2.send(Instant::now()));
+    let f = after_func(Duration::from_millis(50), move || c2.send(Instant::now()));
     let mut last = Instant::now();
     for _ in 0..20 {
         sleep(Duration::from_micros(500));
         // Taken before the resets: their deadlines are no earlier.
-        last = Instant::now() + Duration::from_millis(5);
-        assert!(t.reset(Duration::from_millis(5)), "pending timer");
-        assert!(f.reset(Duration::from_millis(5)), "pending func timer");
+        last = Instant::now() + Duration::from_millis(50);
+        assert!(t.reset(Duration::from_millis(50)), "pending timer");
+        assert!(f.reset(Duration::from_millis(50)), "pending func timer");
     }
     let fired = t.chan().recv().unwrap();
     assert!(fired >= last, "fired {:?} early", last - fired);
     let ran = c.recv().unwrap();
     assert!(ran >= last, "func ran {:?} early", last - ran);
-    sleep(Duration::from_millis(10));
+    sleep(Duration::from_millis(60));
     assert!(t.chan().try_recv().is_err(), "fired twice");
     assert!(c.try_recv().is_err(), "ran twice");
     // Earlier after later: the earlier deadline wins.

@@ -21,18 +21,26 @@
 //! 1. `sleep` arms a runtime timer that unparks the sleeper and parks with the wait reason
 //!    "sleep", in a loop until the deadline has passed (a park may return spuriously), so a sleep
 //!    never returns early.
-//! 2. A channel [`Timer`] has Go 1.23's semantics: its channel behaves as if unbuffered, so that
-//!    after `stop` or `reset` returns no stale value is received. The channel has one slot; the
-//!    timer keeps, under a small lock, the generation of its live arming (the runtime timer's
-//!    generation, handed to the action when it fires). The action sends only if its generation
-//!    is still the live one; `stop` and `reset` clear the live generation and drain the slot
-//!    under the same lock. They report the timer as pending if it was armed and had not yet
-//!    delivered its value, including a value sitting unreceived in the slot (Go's
-//!    `timerchandrain`).
-//! 3. A [`Ticker`] re-arms its runtime timer from its own action for the next multiple of the
+//! 2. A [`Timer`] has Go 1.23's semantics: a channel timer's channel behaves as if unbuffered,
+//!    so that after `stop` or `reset` returns no stale value is received. The channel has one
+//!    slot; the timer keeps, under a small lock, the generation of its live arming (the runtime
+//!    timer's generation, handed to the action when it fires). The action sends only if its
+//!    generation is still the live one; `stop` and `reset` clear the live generation and drain
+//!    the slot under the same lock. They report the timer as pending if it was armed and had not
+//!    yet delivered its value, including a value sitting unreceived in the slot (Go's
+//!    `timerchandrain`). A function timer ([`after_func`]) is the same timer whose firing starts
+//!    a goroutine instead of sending.
+//! 3. A `reset` to a deadline no earlier than the one the runtime timer is armed for only
+//!    records the new deadline (Go's `timerModifiedLater`): the action, finding itself early,
+//!    re-arms for it. Repeated resets (a watchdog pushed back on every request) then cost a
+//!    lock and a store instead of a heap push and a stale entry each. A reset to an earlier
+//!    deadline stops the runtime timer and arms it afresh.
+//! 4. A [`Ticker`] re-arms its runtime timer from its own action for the next multiple of the
 //!    period after now (Go's `t.when += t.period * (1 + -delta/t.period)`), and sends without
 //!    blocking into a one-slot channel: a slow receiver loses ticks instead of queueing them.
-//! 4. A zero duration fires at once, in the caller (the value is in the channel, or the
+//!    `stop` and `reset` drain the slot as a timer's do, and `reset` moves a later deadline in
+//!    place.
+//! 5. A zero duration fires at once, in the caller (the value is in the channel, or the
 //!    function's goroutine is started, before the call returns). A duration too large for an
 //!    [`Instant`] (`Instant::checked_add` fails) never fires, and the timer counts as pending.
 //!
