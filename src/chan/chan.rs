@@ -398,7 +398,7 @@ impl<T> fmt::Debug for Chan<T> {
             None => f.write_str("Chan(nil)"),
             Some(r) => f
                 .debug_struct("Chan")
-                .field("addr", &(r.key() as *const ()))
+                .field("addr", &format_args!("{:#x}", r.key()))
                 .field("len", &r.len())
                 .field("cap", &r.cap())
                 .field("closed", &r.is_closed())

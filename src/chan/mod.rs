@@ -46,31 +46,33 @@
 
 //! # Performance
 //! Go's channel benchmarks are ported with their names in `benches/chan.rs`
-//! (`cargo bench --bench chan`). On a loaded 2-core machine, run back to back with Go 1.27's
-//! own `runtime.test` binary so that both saw the same load (ns/op, lower is better; Go's
-//! figures on an idle machine in parentheses):
+//! (`cargo bench --bench chan`). Measured on a shared 2-core machine under a load average of
+//! about 7, each benchmark run back to back with Go 1.27's own `runtime.test` binary so that both
+//! saw the same load (ns/op, lower is better; Go's figures on an idle machine for reference):
 //!
-//! | benchmark            | Go (same run) | this crate | (Go, idle) |
-//! |----------------------|--------------:|-----------:|-----------:|
-//! | ChanNonblocking      |          11.0 |        2.5 |       1.7  |
-//! | SelectUncontended    |           165 |        162 |      25.6  |
-//! | SelectSyncContended  |          2427 |        826 |       910  |
-//! | SelectAsyncContended |           309 |        134 |        62  |
-//! | SelectNonblock       |          54.2 |        5.7 |       5.7  |
-//! | ChanUncontended      |          5354 |       2962 |      1489  |
-//! | ChanContended        |          7888 |       4038 |      3364  |
-//! | ChanSync             |           447 |        309 |       117  |
-//! | ChanProdCons0        |           463 |        274 |       154  |
-//! | ChanProdCons10       |           175 |        103 |        57  |
-//! | ChanProdCons100      |           118 |       68.5 |        38  |
-//! | SelectProdCons       |          1216 |       1483 |       188  |
-//! | ChanCreation         |           166 |       72.5 |        57  |
-//! | ChanSem              |          56.4 |       23.8 |        50  |
-//! | ChanPopular          |        490102 |     518621 |    284616  |
-//! | ChanClosed           |          14.5 |        5.2 |       2.3  |
+//! | benchmark            | Go, same run | this crate | Go, idle |
+//! |----------------------|-------------:|-----------:|---------:|
+//! | ChanNonblocking      |          8.7 |        1.4 |      1.7 |
+//! | SelectUncontended    |         79.6 |       63.7 |     25.6 |
+//! | SelectSyncContended  |          533 |        319 |      910 |
+//! | SelectAsyncContended |          129 |        116 |       62 |
+//! | SelectNonblock       |         29.0 |       10.1 |      5.7 |
+//! | ChanUncontended      |         6243 |       3125 |     1489 |
+//! | ChanContended        |         6198 |       5450 |     3364 |
+//! | ChanSync             |          339 |        283 |      117 |
+//! | ChanProdCons0        |          190 |        151 |      154 |
+//! | ChanProdCons10       |          121 |       52.7 |       57 |
+//! | ChanProdCons100      |         65.4 |       28.4 |       38 |
+//! | SelectProdCons       |          478 |        526 |      188 |
+//! | ChanCreation         |          152 |       64.4 |       57 |
+//! | ChanSem              |         33.2 |       28.9 |       50 |
+//! | ChanPopular          |      1441578 |    1640400 |   284616 |
+//! | ChanClosed           |         19.4 |        6.0 |      2.3 |
 //!
-//! The blocking benchmarks (`ChanSync`, `ChanProdCons0`, `SelectSyncContended`,
-//! `ChanPopular`) are dominated by the runtime's park/unpark round trip, not by the channel.
+//! Figures on such a machine vary by a factor of two from run to run. The blocking benchmarks
+//! (`ChanSync`, `ChanProdCons0`, `SelectSyncContended`, `ChanPopular`) are dominated by the
+//! runtime's park/unpark round trip rather than by the channel. `SelectProdCons` uses a plain
+//! channel where Go uses `time.After(time.Hour)`.
 
 #[allow(clippy::module_inception)]
 mod chan;

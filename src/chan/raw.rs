@@ -114,9 +114,15 @@ impl<T> RawChan<T> {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// Address of the channel: select's lock order and `==`.
+    /// Address of the channel: `==` and hashing of handles.
     pub(crate) fn key(&self) -> usize {
         self as *const Self as usize
+    }
+
+    /// The channel's lock, type-erased: select's lock order, and how it locks channels of any
+    /// element type (`lock_of`).
+    pub(crate) fn lock_key(&self) -> *const () {
+        &self.lock as *const Lock as *const ()
     }
 
     /// Go's `full`: a send cannot proceed now. Racy, for the fast paths.
@@ -137,14 +143,6 @@ impl<T> RawChan<T> {
         } else {
             self.qcount.load(Ordering::Relaxed) == 0
         }
-    }
-
-    pub(crate) fn lock(&self) {
-        self.lock.lock();
-    }
-
-    pub(crate) fn unlock(&self) {
-        self.lock.unlock();
     }
 
     // ---- under the lock ----
@@ -426,6 +424,15 @@ fn take<T>(slot: UnsafeCell<Option<T>>) -> T {
     }
 }
 
+/// The lock behind a `lock_key`.
+///
+/// # Safety
+/// `key` is `RawChan::lock_key` of a channel that is alive for `'a`.
+pub(crate) unsafe fn lock_of<'a>(key: *const ()) -> &'a Lock {
+    // SAFETY: `key` points at the lock of a live channel (the caller's guarantee).
+    unsafe { &*(key as *const Lock) }
+}
+
 impl<T> Drop for RawChan<T> {
     fn drop(&mut self) {
         let n = *self.qcount.get_mut();
@@ -435,5 +442,84 @@ impl<T> Drop for RawChan<T> {
             unsafe { self.buf[i].get_mut().assume_init_drop() };
             i = if i + 1 == self.cap { 0 } else { i + 1 };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! White-box tests on plain OS threads (no runtime), small enough for Miri.
+
+    use super::super::{Chan, Select};
+    use std::time::Duration;
+
+    #[test]
+    fn threads_hand_off_and_close() {
+        for cap in [0, 2] {
+            let ch = Chan::new(cap);
+            let tx = ch.clone();
+            let t = std::thread::spawn(move || {
+                for i in 0..20 {
+                    tx.send(i);
+                }
+                tx.close();
+            });
+            let got: Vec<i32> = ch.iter().collect();
+            assert_eq!(got, (0..20).collect::<Vec<_>>());
+            t.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn threads_select_and_timeout() {
+        let a = Chan::<u8>::new(0);
+        let b = Chan::<u8>::new(0);
+        let (a2, b2) = (a.clone(), b.clone());
+        let t = std::thread::spawn(move || {
+            for i in 0..10 {
+                let mut sel = Select::new();
+                sel.send(&a2, i, || ()).send(&b2, i, || ());
+                sel.select();
+            }
+        });
+        let mut sum = 0;
+        for _ in 0..10 {
+            let mut sel = Select::new();
+            sel.recv(&a, |v| v.unwrap()).recv(&b, |v| v.unwrap());
+            sum += sel.select();
+        }
+        assert_eq!(sum, 45);
+        t.join().unwrap();
+        assert!(a.recv_timeout(Duration::from_millis(1)).is_err());
+        assert!(b.send_timeout(1, Duration::from_millis(1)).is_err());
+    }
+
+    #[test]
+    fn threads_many_cases_duplicates_and_close() {
+        // More cases than fit on the stack, one channel several times, and a close that wakes
+        // the parked select.
+        let chans: Vec<Chan<usize>> = (0..9).map(|_| Chan::new(0)).collect();
+        let c = chans.clone();
+        let t = std::thread::spawn(move || {
+            let mut sel = Select::new();
+            for ch in c.iter().chain(c.iter().take(3)) {
+                sel.recv(ch, |v| v);
+            }
+            sel.select()
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        chans[1].close();
+        assert_eq!(t.join().unwrap(), None);
+        // A select parked on a send is woken by the close and panics.
+        let ch = Chan::<u8>::new(0);
+        let c = ch.clone();
+        let t = std::thread::spawn(move || {
+            let nil = Chan::<u8>::nil();
+            let mut sel = Select::new();
+            sel.send(&c, 1, || ()).recv(&nil, |_| ());
+            sel.select()
+        });
+        std::thread::sleep(Duration::from_millis(5));
+        ch.close();
+        assert!(t.join().is_err());
     }
 }

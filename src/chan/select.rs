@@ -25,7 +25,7 @@
 use std::cell::{Cell, UnsafeCell};
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
-use super::raw::{Mode, RawChan, RecvErr, SendErr};
+use super::raw::{lock_of, Mode, RawChan, RecvErr, SendErr};
 use super::waiter::{Node, Waiter};
 use crate::runtime::fastrandn;
 use crate::runtime::park::{Unparker, WaitReason};
@@ -146,14 +146,11 @@ pub enum Poll {
 /// One case of a select, as the engine sees it. Implemented only by this module's case types.
 #[doc(hidden)]
 pub trait Case: sealed::Sealed {
-    /// The channel's address, or 0 for a nil channel.
-    fn key(&self) -> usize;
+    /// The channel's lock, type-erased (its address orders the locking), or null for a nil
+    /// channel.
+    fn key(&self) -> *const ();
     /// Whether this is a send case.
     fn is_send(&self) -> bool;
-    /// Locks the (non-nil) channel.
-    fn lock(&self);
-    /// Unlocks the (non-nil) channel.
-    fn unlock(&self);
     /// The case alone, as a plain operation, blocking or not.
     fn single(&self, block: bool) -> Poll;
     /// Tries to complete now.
@@ -215,20 +212,12 @@ impl<C: SelectRecv> RecvCase<C> {
 impl<C: SelectRecv> sealed::Sealed for RecvCase<C> {}
 
 impl<C: SelectRecv> Case for RecvCase<C> {
-    fn key(&self) -> usize {
-        self.raw().map_or(0, RawChan::key)
+    fn key(&self) -> *const () {
+        self.raw().map_or(std::ptr::null(), RawChan::lock_key)
     }
 
     fn is_send(&self) -> bool {
         false
-    }
-
-    fn lock(&self) {
-        self.raw_locked().lock()
-    }
-
-    fn unlock(&self) {
-        self.raw_locked().unlock()
     }
 
     fn single(&self, block: bool) -> Poll {
@@ -324,20 +313,12 @@ impl<C: SelectSend> SendCase<C> {
 impl<C: SelectSend> sealed::Sealed for SendCase<C> {}
 
 impl<C: SelectSend> Case for SendCase<C> {
-    fn key(&self) -> usize {
-        self.raw().map_or(0, RawChan::key)
+    fn key(&self) -> *const () {
+        self.raw().map_or(std::ptr::null(), RawChan::lock_key)
     }
 
     fn is_send(&self) -> bool {
         true
-    }
-
-    fn lock(&self) {
-        self.raw_locked().lock()
-    }
-
-    fn unlock(&self) {
-        self.raw_locked().unlock()
     }
 
     fn single(&self, block: bool) -> Poll {
@@ -437,11 +418,11 @@ fn select_many(cases: &[&dyn Case], block: bool) -> Option<usize> {
     }
     if n <= SMALL {
         let mut order = [0u32; 2 * SMALL];
-        let mut keys = [0usize; SMALL];
+        let mut keys = [std::ptr::null(); SMALL];
         selectgo(cases, &mut keys[..n], &mut order[..2 * n], block)
     } else {
         let mut order = vec![0u32; 2 * n];
-        let mut keys = vec![0usize; n];
+        let mut keys = vec![std::ptr::null(); n];
         selectgo(cases, &mut keys, &mut order, block)
     }
 }
@@ -450,7 +431,7 @@ fn select_many(cases: &[&dyn Case], block: bool) -> Option<usize> {
 #[track_caller]
 fn selectgo(
     cases: &[&dyn Case],
-    keys: &mut [usize],
+    keys: &mut [*const ()],
     order: &mut [u32],
     block: bool,
 ) -> Option<usize> {
@@ -460,7 +441,7 @@ fn selectgo(
     let mut norder = 0;
     for i in 0..n {
         keys[i] = cases[i].key();
-        if keys[i] == 0 {
+        if keys[i].is_null() {
             continue;
         }
         let j = fastrandn(norder as u32 + 1) as usize;
@@ -530,7 +511,7 @@ fn selectgo(
 #[inline(never)]
 fn park_on_all(
     cases: &[&dyn Case],
-    keys: &[usize],
+    keys: &[*const ()],
     lockorder: &[u32],
     nodes: &[UnsafeCell<Node>],
 ) -> (usize, bool) {
@@ -564,9 +545,9 @@ fn park_on_all(
 }
 
 /// Sorts the case indices by channel address: insertion sort for the usual handful of cases.
-fn sort_lockorder(lockorder: &mut [u32], keys: &[usize]) {
+fn sort_lockorder(lockorder: &mut [u32], keys: &[*const ()]) {
     if lockorder.len() > 16 {
-        lockorder.sort_unstable_by_key(|&i| keys[i as usize]);
+        lockorder.sort_unstable_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         return;
     }
     for i in 1..lockorder.len() {
@@ -580,25 +561,28 @@ fn sort_lockorder(lockorder: &mut [u32], keys: &[usize]) {
     }
 }
 
-/// Locks the channels in lock order, each once.
-fn sellock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
-    let mut last = 0;
+/// Locks the channels in lock order, each once. The cases borrow their channels, so every
+/// key names a live channel.
+fn sellock(_cases: &[&dyn Case], keys: &[*const ()], lockorder: &[u32]) {
+    let mut last = std::ptr::null();
     for &i in lockorder {
         let k = keys[i as usize];
         if k != last {
-            cases[i as usize].lock();
+            // SAFETY: `k` is the lock key of a channel borrowed by a case of `_cases`.
+            unsafe { lock_of(k) }.lock();
             last = k;
         }
     }
 }
 
 /// Unlocks the channels locked by `sellock`.
-fn selunlock(cases: &[&dyn Case], keys: &[usize], lockorder: &[u32]) {
-    let mut last = 0;
+fn selunlock(_cases: &[&dyn Case], keys: &[*const ()], lockorder: &[u32]) {
+    let mut last = std::ptr::null();
     for &i in lockorder {
         let k = keys[i as usize];
         if k != last {
-            cases[i as usize].unlock();
+            // SAFETY: as in `sellock`.
+            unsafe { lock_of(k) }.unlock();
             last = k;
         }
     }
