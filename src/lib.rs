@@ -20,6 +20,11 @@
 //!   [`lock_os_thread`]: Go's `runtime` package.
 //! - [`Chan`], [`SendChan`], [`RecvChan`], [`select!`] and [`Select`]: Go's channels and
 //!   `select`, with Go's semantics to the letter (module [`chan`]).
+//! - [`time::sleep`], [`time::after`], [`time::Timer`], [`time::after_func`] and
+//!   [`time::Ticker`]: Go's `time` package, parking goroutines on the runtime's per-P timer
+//!   heaps (module [`time`]).
+//! - [`context::Context`]: Go's `context` package, cancellation and deadlines down a tree
+//!   (module [`context`]).
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
 //!
