@@ -27,10 +27,17 @@ use super::park::Unparker;
 pub(crate) enum TimerAction {
     Unpark(Unparker),
     Func(Box<dyn Fn() + Send + Sync>),
-    /// Like `Func`, told the generation of the arming that fired (see [`RawTimer::arm`]), so a
-    /// user-level timer can tell a firing of its current arming from one that raced with a
-    /// stop or reset.
-    FuncGen(Box<dyn Fn(u64) + Send + Sync>),
+    /// A shared object told the generation of the arming that fired (see [`RawTimer::arm`]),
+    /// so that a user-level timer can tell a firing of its current arming from one that raced
+    /// with a stop or reset. Shared rather than boxed: the timer's own state is the action,
+    /// with no allocation of its own.
+    Shared(Arc<dyn FireGen>),
+}
+
+/// The action of a [`TimerAction::Shared`] timer.
+pub(crate) trait FireGen: Send + Sync {
+    /// Called in scheduler context when the arming of generation `gen` fires; must not block.
+    fn fire(&self, gen: u64);
 }
 
 pub(crate) struct RawTimer {
@@ -95,7 +102,7 @@ impl RawTimer {
         self.arm(sched, when).0
     }
 
-    /// Like `reset`, also returning the generation of the new arming, which a `FuncGen` action
+    /// Like `reset`, also returning the generation of the new arming, which a `Shared` action
     /// is given when this arming fires.
     pub(crate) fn arm(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> (bool, u64) {
         let mut s = self.state.load(Ordering::Acquire);
@@ -133,7 +140,7 @@ impl RawTimer {
         match &self.action {
             TimerAction::Unpark(u) => u.unpark(),
             TimerAction::Func(f) => f(),
-            TimerAction::FuncGen(f) => f(gen),
+            TimerAction::Shared(f) => f.fire(gen),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::lock;
 use crate::chan::{Chan, RecvChan};
 use crate::runtime::sched::Sched;
-use crate::runtime::timer::{RawTimer, TimerAction};
+use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
 
 /// Delivers the current [`Instant`] on a channel every period (Go's `time.Ticker`).
@@ -41,6 +41,8 @@ struct Shared {
     state: Mutex<State>,
     /// Weak: a ticker's entry in a heap must not keep its runtime alive.
     sched: Weak<Sched>,
+    /// The runtime timer whose action this is, to re-arm it.
+    me: Weak<RawTimer>,
 }
 
 struct State {
@@ -75,21 +77,23 @@ impl Ticker {
             panic!("non-positive interval for NewTicker");
         }
         let sched = with_current_sched(|s| s.clone());
-        let shared = Arc::new(Shared {
-            chan: Chan::new(1),
-            state: Mutex::new(State {
-                live: None,
-                when: Instant::now(),
-                armed_at: Instant::now(),
-                period,
-            }),
-            sched: Arc::downgrade(&sched),
+        let mut shared = None;
+        let raw = RawTimer::new_cyclic(|me| {
+            let s = Arc::new(Shared {
+                chan: Chan::new(1),
+                state: Mutex::new(State {
+                    live: None,
+                    when: Instant::now(),
+                    armed_at: Instant::now(),
+                    period,
+                }),
+                sched: Arc::downgrade(&sched),
+                me: me.clone(),
+            });
+            shared = Some(s.clone());
+            TimerAction::Shared(s)
         });
-        let s2 = shared.clone();
-        let raw = RawTimer::new_cyclic(move |me| {
-            let me = me.clone();
-            TimerAction::FuncGen(Box::new(move |gen| fire(&s2, &me, gen)))
-        });
+        let shared = shared.expect("new_cyclic ran the closure");
         let t = Ticker { raw, sched, shared };
         {
             let mut st = lock(&t.shared.state);
@@ -181,9 +185,16 @@ impl Ticker {
     }
 }
 
+impl FireGen for Shared {
+    fn fire(&self, gen: u64) {
+        fire(self, gen)
+    }
+}
+
 /// The ticker's action, in scheduler context: send without blocking, re-arm for the next
 /// multiple of the period after now.
-fn fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
+fn fire(shared: &Shared, gen: u64) {
+    let me = &shared.me;
     let mut st = lock(&shared.state);
     if st.live != Some(gen) {
         return; // a stop or reset got in between the claim and now

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{lock, when, When};
 use crate::chan::{Chan, RecvChan};
 use crate::runtime::sched::Sched;
-use crate::runtime::timer::{RawTimer, TimerAction};
+use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
 
 /// The live-arming word of a timer that never fires (no runtime generation is all ones).
@@ -52,6 +52,8 @@ struct Shared {
     slot: Mutex<Slot>,
     /// Weak: a timer left in a heap must not keep its runtime alive.
     sched: Weak<Sched>,
+    /// The runtime timer whose action this is, to re-arm it.
+    me: Weak<RawTimer>,
 }
 
 /// Held across the action's decision and send, and across `stop`/`reset`, so that they are
@@ -87,20 +89,22 @@ impl Timer {
     fn with_fire(fire: Fire, d: Duration) -> Timer {
         let sched = with_current_sched(|s| s.clone());
         let now = Instant::now();
-        let shared = Arc::new(Shared {
-            fire,
-            slot: Mutex::new(Slot {
-                live: None,
-                armed_at: now,
-                deadline: now,
-            }),
-            sched: Arc::downgrade(&sched),
+        let mut shared = None;
+        let raw = RawTimer::new_cyclic(|me| {
+            let s = Arc::new(Shared {
+                fire,
+                slot: Mutex::new(Slot {
+                    live: None,
+                    armed_at: now,
+                    deadline: now,
+                }),
+                sched: Arc::downgrade(&sched),
+                me: me.clone(),
+            });
+            shared = Some(s.clone());
+            TimerAction::Shared(s)
         });
-        let s2 = shared.clone();
-        let raw = RawTimer::new_cyclic(move |me| {
-            let me = me.clone();
-            TimerAction::FuncGen(Box::new(move |gen| on_fire(&s2, &me, gen)))
-        });
+        let shared = shared.expect("new_cyclic ran the closure");
         let t = Timer { raw, sched, shared };
         {
             let mut slot = lock(&t.shared.slot);
@@ -200,22 +204,24 @@ impl Timer {
     }
 }
 
-/// The timer's action, in scheduler context (must not block).
-fn on_fire(shared: &Shared, me: &Weak<RawTimer>, gen: u64) {
-    let mut slot = lock(&shared.slot);
-    if slot.live != Some(gen) {
-        return; // a stop or reset got in between the runtime's claim and now
-    }
-    if Instant::now() < slot.deadline {
-        // Reset to a later deadline: re-arm for it.
-        if let (Some(raw), Some(sched)) = (me.upgrade(), shared.sched.upgrade()) {
-            slot.armed_at = slot.deadline;
-            slot.live = Some(raw.arm(&sched, slot.deadline).1);
+impl FireGen for Shared {
+    /// The timer's action, in scheduler context (must not block).
+    fn fire(&self, gen: u64) {
+        let mut slot = lock(&self.slot);
+        if slot.live != Some(gen) {
+            return; // a stop or reset got in between the runtime's claim and now
         }
-        return;
+        if Instant::now() < slot.deadline {
+            // Reset to a later deadline: re-arm for it.
+            if let (Some(raw), Some(sched)) = (self.me.upgrade(), self.sched.upgrade()) {
+                slot.armed_at = slot.deadline;
+                slot.live = Some(raw.arm(&sched, slot.deadline).1);
+            }
+            return;
+        }
+        slot.live = None;
+        fire_now(self);
     }
-    slot.live = None;
-    fire_now(shared);
 }
 
 fn fire_now(shared: &Shared) {
