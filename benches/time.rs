@@ -111,7 +111,8 @@ fn after_func_1000(n: u64) -> Option<Duration> {
             let c = Chan::<bool>::new(0);
             let left = Arc::new(AtomicI64::new(1000));
             fn f(left: Arc<AtomicI64>, c: Chan<bool>) {
-                if left.fetch_sub(1, Ordering::Relaxed) - 1 >= 0 {
+                // Go's `n--; if n >= 0`.
+                if left.fetch_sub(1, Ordering::Relaxed) > 0 {
                     let _ = after_func(Duration::ZERO, move || f(left.clone(), c.clone()));
                 } else {
                     c.send(true);

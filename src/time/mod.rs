@@ -52,28 +52,27 @@
 //! # Performance
 //! Go's time benchmarks are ported with their names in `benches/time.rs`
 //! (`cargo bench --bench time`), with Go's garbage timers (2^15 per P) and `RunParallel`.
-//! On a loaded 2-core machine (load average 4 to 10, shared with other builds), run three
-//! times back to back with Go 1.27's own `go test -bench` of package time so that both saw the
-//! same load, medians in ns/op (lower is better; Go's figures on an idle machine in
-//! parentheses):
+//! On a shared 2-core machine (load average 2 to 5 from other builds), run three times back to
+//! back with Go 1.27's own `go test -bench` of package time so that both saw the same load,
+//! medians in ns/op (lower is better; Go's figures on an idle machine in parentheses):
 //!
 //! | benchmark                 | Go (same run) | this crate | (Go, idle) |
 //! |---------------------------|--------------:|-----------:|-----------:|
-//! | After                     |           553 |        880 |        167 |
-//! | Stop/impl=chan            |           275 |       2408 |        103 |
-//! | Stop/impl=func            |           773 |       3282 |        175 |
-//! | Reset/impl=chan           |          68.7 |       35.2 |       27.7 |
-//! | Reset/impl=func           |          50.2 |       38.7 |       21.7 |
-//! | StartStop1000             |        253900 |     851700 |      91700 |
-//! | AfterFunc1000             |        650400 |     384600 |     236800 |
-//! | SimultaneousAfterFunc1000 |       1185000 |     917800 |     250800 |
-//! | Sleep1000                 |       1042000 |     626700 |     372300 |
-//! | Ticker                    |           195 |        680 |       84.4 |
-//! | TickerReset               |          70.3 |       47.2 |       42.0 |
+//! | After                     |           414 |        696 |        167 |
+//! | Stop/impl=chan            |           251 |       1531 |        103 |
+//! | Stop/impl=func            |           439 |       1647 |        175 |
+//! | Reset/impl=chan           |          40.2 |       40.5 |       27.7 |
+//! | Reset/impl=func           |          29.9 |       23.2 |       21.7 |
+//! | StartStop1000             |        174600 |    1348000 |      91700 |
+//! | AfterFunc1000             |        589700 |     377700 |     236800 |
+//! | SimultaneousAfterFunc1000 |        921800 |     906100 |     250800 |
+//! | Sleep1000                 |        798700 |     451500 |     372300 |
+//! | Ticker                    |           140 |        898 |       84.4 |
+//! | TickerReset               |          40.6 |       42.4 |       42.0 |
 //!
 //! Where this crate is slower:
-//! - Creating and stopping a timer (`Stop`, `StartStop1000`) costs four allocations (channel,
-//!   shared state, runtime timer, boxed action) where Go makes one, and every stopped timer
+//! - Creating and stopping a timer (`Stop`, `StartStop1000`) costs three allocations (channel
+//!   or function, shared state, runtime timer) where Go makes one, and every stopped timer
 //!   leaves a stale heap entry freed at the next heap rebuild; Go 1.23 also keeps a channel
 //!   timer out of the heap until a goroutine blocks on its channel, which this crate cannot
 //!   see from here.
@@ -82,7 +81,8 @@
 //!   scheduler's timer check wakes it, a park/unpark round trip.
 //!
 //! `SleepAccuracy` (this crate only) sleeps 1 ms while two goroutines per P yield in a loop and
-//! reports the oversleep: p50 0.4 to 2.7 µs, p99 4 to 12 ms on the loaded machine above; the
+//! reports the oversleep: in the run above p50 1.4 to 3.2 µs and p99 12 to 31 µs, with a
+//! maximum of 4 to 17 ms; under heavier load (load average 8) p99 rose to 4 to 12 ms. That
 //! tail is the kernel descheduling the M (the same test at GOMAXPROCS=4 on 2 cores shows a
 //! longer tail than at 1).
 
