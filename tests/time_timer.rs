@@ -432,3 +432,45 @@ fn reset_later_never_early() {
     t.reset(Duration::from_millis(1));
     assert!(t.chan().recv_timeout(Duration::from_secs(5)).is_ok());
 }
+
+/// Timers armed on Ps that are then retired (GOMAXPROCS lowered) are re-homed and still fire;
+/// stopped ones still do not.
+#[goroutines::test]
+fn timers_survive_fewer_procs() {
+    let before = goroutines::max_procs();
+    goroutines::set_max_procs(4);
+    let fired = Arc::new(AtomicUsize::new(0));
+    let wrong = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..16)
+        .map(|i| {
+            let (fired, wrong) = (fired.clone(), wrong.clone());
+            go(move || {
+                let f = fired.clone();
+                let t = after_func(Duration::from_millis(20 + i), move || {
+                    f.fetch_add(1, Ordering::SeqCst);
+                });
+                let stopped = after_func(Duration::from_millis(20 + i), move || {
+                    wrong.fetch_add(1, Ordering::SeqCst);
+                });
+                assert!(stopped.stop());
+                (t, after(Duration::from_millis(20 + i as u64)))
+            })
+        })
+        .collect();
+    let timers: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+    goroutines::set_max_procs(1);
+    for (_, c) in &timers {
+        c.recv_timeout(Duration::from_secs(5))
+            .expect("after() lost when its P retired");
+    }
+    let start = Instant::now();
+    while fired.load(Ordering::SeqCst) != 16 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "after_func lost when its P retired"
+        );
+        sleep(Duration::from_millis(1));
+    }
+    assert_eq!(wrong.load(Ordering::SeqCst), 0, "a stopped timer fired");
+    goroutines::set_max_procs(before);
+}
