@@ -22,6 +22,11 @@
 //!   `select`, with Go's semantics to the letter (module [`chan`]).
 //! - [`sync`]: `WaitGroup`, `Mutex`, `RwLock`, `Once`, `Cond` and `Semaphore`, parking
 //!   goroutines rather than threads.
+//! - [`time::sleep`], [`time::after`], [`time::Timer`], [`time::after_func`] and
+//!   [`time::Ticker`]: Go's `time` package, parking goroutines on the runtime's per-P timer
+//!   heaps (module [`time`]).
+//! - [`context::Context`]: Go's `context` package, cancellation and deadlines down a tree
+//!   (module [`context`]).
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
@@ -65,9 +70,11 @@
 #![warn(missing_docs)]
 
 pub mod chan;
+pub mod context;
 pub mod net;
 pub mod runtime;
 pub mod sync;
+pub mod time;
 
 pub use chan::{
     Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,

@@ -27,6 +27,17 @@ use super::park::Unparker;
 pub(crate) enum TimerAction {
     Unpark(Unparker),
     Func(Box<dyn Fn() + Send + Sync>),
+    /// A shared object told the generation of the arming that fired (see [`RawTimer::arm`]),
+    /// so that a user-level timer can tell a firing of its current arming from one that raced
+    /// with a stop or reset. Shared rather than boxed: the timer's own state is the action,
+    /// with no allocation of its own.
+    Shared(Arc<dyn FireGen>),
+}
+
+/// The action of a [`TimerAction::Shared`] timer.
+pub(crate) trait FireGen: Send + Sync {
+    /// Called in scheduler context when the arming of generation `gen` fires; must not block.
+    fn fire(&self, gen: u64);
 }
 
 pub(crate) struct RawTimer {
@@ -45,6 +56,18 @@ impl RawTimer {
             state: AtomicU64::new(0),
             heap_of: AtomicUsize::new(usize::MAX),
             action,
+        })
+    }
+
+    /// Like `new`, for an action that needs a weak handle to its own timer (a periodic timer
+    /// re-arms itself).
+    pub(crate) fn new_cyclic(
+        f: impl FnOnce(&std::sync::Weak<RawTimer>) -> TimerAction,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|w| RawTimer {
+            state: AtomicU64::new(0),
+            heap_of: AtomicUsize::new(usize::MAX),
+            action: f(w),
         })
     }
 
@@ -76,6 +99,12 @@ impl RawTimer {
 
     /// Arms the timer for `when`, replacing any pending deadline. True if it was pending.
     pub(crate) fn reset(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> bool {
+        self.arm(sched, when).0
+    }
+
+    /// Like `reset`, also returning the generation of the new arming, which a `Shared` action
+    /// is given when this arming fires.
+    pub(crate) fn arm(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> (bool, u64) {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let new = ((s | ARMED) + 1) | ARMED; // next generation, armed
@@ -93,7 +122,7 @@ impl RawTimer {
                         gen: new,
                         timer: self.clone(),
                     });
-                    return was;
+                    return (was, new);
                 }
                 Err(cur) => s = cur,
             }
@@ -107,10 +136,11 @@ impl RawTimer {
             .is_ok()
     }
 
-    fn run(&self) {
+    fn run(&self, gen: u64) {
         match &self.action {
             TimerAction::Unpark(u) => u.unpark(),
             TimerAction::Func(f) => f(),
+            TimerAction::Shared(f) => f.fire(gen),
         }
     }
 }
@@ -197,7 +227,7 @@ impl TimerHeap {
         let mut fired = 0;
         for e in due {
             if e.timer.claim(e.gen) {
-                e.timer.run();
+                e.timer.run(e.gen);
                 fired += 1;
             } else {
                 // Stale entries were counted by `stop`/`reset`; this one is gone now.

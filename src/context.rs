@@ -1,0 +1,463 @@
+//! Go's `context` package: cancellation and deadlines that flow down a tree of contexts.
+//!
+//! A [`Context`] is a cheap handle (`Clone + Send + Sync`) to a node in a tree rooted at
+//! [`Context::background`]. [`Context::with_cancel`], [`Context::with_timeout`] and
+//! [`Context::with_deadline`] derive a child and a [`CancelFunc`]; cancelling a context (by its
+//! `CancelFunc`, its deadline, or its parent's cancellation) closes its [`Context::done`]
+//! channel, sets [`Context::err`], and cancels every descendant.
+//!
+//! # Design (Go's context/context.go, cancelCtx and timerCtx)
+//! 1. Each derived context is a node with a lock guarding its error, its done channel (made on
+//!    first use, or already closed if made after cancellation), its children, and its deadline
+//!    timer. Background is no node at all: its done channel is nil and never ready.
+//! 2. A child registers with its nearest cancellable ancestor when it is made; if that ancestor
+//!    is already cancelled the child is cancelled at once with the same error.
+//! 3. Cancelling sets the error and closes the channel under the node's lock, takes the
+//!    children out, releases the lock, and then cancels the children (iteratively, so a deep
+//!    chain cannot overflow a goroutine's stack). A context cancelled by its own `CancelFunc`
+//!    or deadline then removes itself from its parent, so a long-lived parent does not collect
+//!    dead children. No two node locks are ever held at once.
+//! 4. A parent holds its children strongly and a child holds its parent weakly: as in Go, a
+//!    child whose `CancelFunc` is dropped without being called stays registered until its
+//!    parent is cancelled (dropping a `CancelFunc` does not cancel). A pending deadline timer
+//!    keeps its context alive until it fires or the context is cancelled, so a goroutine that
+//!    only holds the done channel still sees it closed.
+//! 5. Deadlines use a runtime timer whose action cancels the node with `DeadlineExceeded`; the
+//!    action only takes locks held for a few stores and closes a channel, never blocking. A
+//!    deadline no earlier than the parent's makes a plain cancellable child (Go does the same).
+//!
+//! # Rejected alternatives
+//! Go's `Context` is an interface with `Value`; here it is one concrete type, since Rust has
+//! better ways to pass request-scoped values, and a concrete type needs no "is this parent a
+//! cancelCtx" probing or propagation goroutine.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use crate::chan::{Chan, RecvChan};
+use crate::runtime::sched::Sched;
+use crate::runtime::timer::{RawTimer, TimerAction};
+use crate::runtime::with_current_sched;
+
+/// Why a context was cancelled (Go's `context.Canceled` and `context.DeadlineExceeded`).
+///
+/// ```
+/// use goroutines::context::ContextError;
+///
+/// assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+/// assert_eq!(ContextError::DeadlineExceeded.to_string(), "context deadline exceeded");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ContextError {
+    /// Its `CancelFunc` (or an ancestor's) was called.
+    Canceled,
+    /// Its deadline (or an ancestor's) passed.
+    DeadlineExceeded,
+}
+
+impl ContextError {
+    /// True for `DeadlineExceeded` (Go's `Timeout()` method on that error).
+    ///
+    /// ```
+    /// use goroutines::context::ContextError;
+    /// assert!(ContextError::DeadlineExceeded.is_timeout());
+    /// assert!(!ContextError::Canceled.is_timeout());
+    /// ```
+    pub fn is_timeout(self) -> bool {
+        self == ContextError::DeadlineExceeded
+    }
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextError::Canceled => "context canceled",
+            ContextError::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// A cancellation signal and optional deadline, passed down a call tree (Go's
+/// `context.Context`).
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::context::{Context, ContextError};
+///
+/// let (ctx, cancel) = Context::background().with_timeout(Duration::from_secs(60));
+/// let (child, _child_cancel) = ctx.with_cancel();
+/// cancel.cancel();
+/// assert_eq!(child.done().recv(), None); // closed
+/// assert_eq!(child.err(), Some(ContextError::Canceled));
+/// ```
+#[derive(Clone, Default)]
+pub struct Context {
+    /// `None` for background.
+    node: Option<Arc<Node>>,
+}
+
+/// Cancels the context it was made with, and its descendants (Go's `context.CancelFunc`).
+///
+/// Calling it more than once is harmless; dropping it does not cancel (as in Go, a context
+/// whose `CancelFunc` is never called stays registered with its parent until the parent is
+/// cancelled or its deadline passes).
+///
+/// ```
+/// use goroutines::context::Context;
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// cancel.cancel();
+/// cancel.cancel();
+/// assert!(ctx.err().is_some());
+/// ```
+pub struct CancelFunc {
+    node: Arc<Node>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Node {
+    id: u64,
+    /// The nearest cancellable ancestor, to leave its children map; weak (see module docs).
+    parent: Option<Weak<Node>>,
+    deadline: Option<Instant>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    err: Option<ContextError>,
+    /// Made on first `done()`; closed on cancellation.
+    done: Option<Chan<()>>,
+    children: HashMap<u64, Arc<Node>>,
+    /// The deadline timer while armed.
+    timer: Option<(Arc<RawTimer>, Arc<Sched>)>,
+    /// The node itself while its deadline timer is armed (the timer holds it weakly).
+    keepalive: Option<Arc<Node>>,
+}
+
+impl Node {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Context {
+    /// The root of every context tree: never cancelled, no deadline, and a nil done channel
+    /// (Go's `context.Background`).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let bg = Context::background();
+    /// assert!(bg.done().is_nil());
+    /// assert_eq!(bg.err(), None);
+    /// assert_eq!(bg.deadline(), None);
+    /// ```
+    pub fn background() -> Context {
+        Context { node: None }
+    }
+
+    /// A child context cancelled when the returned [`CancelFunc`] is called or this context is
+    /// cancelled, whichever comes first (Go's `context.WithCancel`).
+    ///
+    /// ```
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// assert_eq!(ctx.err(), None);
+    /// cancel.cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
+    pub fn with_cancel(&self) -> (Context, CancelFunc) {
+        self.derive(self.deadline(), false)
+    }
+
+    /// A child context that is also cancelled, with [`ContextError::DeadlineExceeded`], at
+    /// `deadline` (Go's `context.WithDeadline`). A deadline already past cancels it at once; a
+    /// deadline no earlier than this context's changes nothing about timing.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let d = Instant::now() + Duration::from_millis(2);
+    /// let (ctx, _cancel) = Context::background().with_deadline(d);
+    /// assert_eq!(ctx.deadline(), Some(d));
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// ```
+    pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
+        match self.deadline() {
+            Some(cur) if cur <= deadline => self.derive(Some(cur), false),
+            _ => self.derive(Some(deadline), true),
+        }
+    }
+
+    /// `with_deadline(now + timeout)` (Go's `context.WithTimeout`); a timeout too large to
+    /// represent is no deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(1));
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.with_deadline(d),
+            None => self.with_cancel(),
+        }
+    }
+
+    /// A channel closed when this context is cancelled, for `select!` (Go's `Done`). The
+    /// background context's is a nil channel, never ready.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::select;
+    /// use goroutines::context::Context;
+    /// use goroutines::time::after;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// goroutines::go(move || cancel.cancel());
+    /// select! {
+    ///     recv(ctx.done()) -> _ => {},
+    ///     recv(after(Duration::from_secs(60))) -> _ => panic!("not cancelled"),
+    /// }
+    /// ```
+    pub fn done(&self) -> RecvChan<()> {
+        let Some(node) = &self.node else {
+            return Chan::nil().receiver();
+        };
+        let mut st = node.lock();
+        let cancelled = st.err.is_some();
+        let c = st.done.get_or_insert_with(|| {
+            let c = Chan::new(0);
+            if cancelled {
+                c.close(); // made after cancellation: Go's closedchan
+            }
+            c
+        });
+        c.receiver()
+    }
+
+    /// Why this context was cancelled, or `None` while it is not (Go's `Err`).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// assert!(ctx.err().is_none());
+    /// drop(cancel); // does not cancel
+    /// assert!(ctx.err().is_none());
+    /// ```
+    pub fn err(&self) -> Option<ContextError> {
+        self.node.as_ref().and_then(|n| n.lock().err)
+    }
+
+    /// When this context will be cancelled for its deadline, if it has one (its own or an
+    /// ancestor's, whichever is earlier).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, _c) = Context::background().with_timeout(Duration::from_secs(60));
+    /// let (child, _c2) = ctx.with_cancel();
+    /// assert_eq!(child.deadline(), ctx.deadline());
+    /// ```
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.as_ref().and_then(|n| n.deadline)
+    }
+
+    /// Makes a child, registers it, and arms its deadline timer if `own_deadline`.
+    fn derive(&self, deadline: Option<Instant>, own_deadline: bool) -> (Context, CancelFunc) {
+        let node = Arc::new(Node {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            parent: self.node.as_ref().map(Arc::downgrade),
+            deadline,
+            state: Mutex::new(State::default()),
+        });
+        if let Some(parent) = &self.node {
+            let mut ps = parent.lock();
+            match ps.err {
+                Some(err) => {
+                    drop(ps);
+                    cancel(&node, false, err);
+                }
+                None => {
+                    ps.children.insert(node.id, node.clone());
+                }
+            }
+        }
+        if let (true, Some(d)) = (own_deadline, deadline) {
+            if d <= Instant::now() {
+                cancel(&node, true, ContextError::DeadlineExceeded);
+            } else {
+                arm_deadline(&node, d);
+            }
+        }
+        (
+            Context {
+                node: Some(node.clone()),
+            },
+            CancelFunc { node },
+        )
+    }
+}
+
+fn arm_deadline(node: &Arc<Node>, d: Instant) {
+    let mut st = node.lock();
+    if st.err.is_some() {
+        return; // the parent cancelled it meanwhile
+    }
+    let weak = Arc::downgrade(node);
+    let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
+        if let Some(n) = weak.upgrade() {
+            cancel(&n, true, ContextError::DeadlineExceeded);
+        }
+    })));
+    let sched = with_current_sched(|s| s.clone());
+    raw.reset(&sched, d);
+    st.timer = Some((raw, sched));
+    st.keepalive = Some(node.clone());
+}
+
+/// Cancels `node` and its descendants with `err`; the first cancellation of a node wins.
+fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError) {
+    let mut work = vec![node.clone()];
+    let mut first = true;
+    while let Some(n) = work.pop() {
+        let (timer, keepalive) = {
+            let mut st = n.lock();
+            if st.err.is_some() {
+                if first {
+                    return; // already cancelled: nothing to do, not even leaving the parent
+                }
+                continue;
+            }
+            st.err = Some(err);
+            if let Some(c) = &st.done {
+                c.close();
+            }
+            work.extend(st.children.drain().map(|(_, c)| c));
+            (st.timer.take(), st.keepalive.take())
+        };
+        if let Some((raw, sched)) = timer {
+            raw.stop(&sched);
+        }
+        drop(keepalive);
+        first = false;
+    }
+    if remove_from_parent {
+        if let Some(p) = node.parent.as_ref().and_then(Weak::upgrade) {
+            p.lock().children.remove(&node.id);
+        }
+    }
+}
+
+impl CancelFunc {
+    /// Cancels the context with [`ContextError::Canceled`] (unless it was already cancelled),
+    /// closes its done channel, cancels its descendants and removes it from its parent.
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (parent, pcancel) = Context::background().with_cancel();
+    /// let (child, ccancel) = parent.with_cancel();
+    /// ccancel.cancel();
+    /// assert!(child.err().is_some());
+    /// assert!(parent.err().is_none());
+    /// pcancel.cancel();
+    /// ```
+    pub fn cancel(&self) {
+        cancel(&self.node, true, ContextError::Canceled);
+    }
+}
+
+impl fmt::Debug for CancelFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CancelFunc")
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.node {
+            None => f.write_str("context.Background"),
+            Some(n) => {
+                let st = n.lock();
+                f.debug_struct("Context")
+                    .field("deadline", &n.deadline)
+                    .field("err", &st.err)
+                    .field("children", &st.children.len())
+                    .finish()
+            }
+        }
+    }
+}
+
+// A panic cannot leave a context half-updated: its state changes under its lock.
+impl std::panic::UnwindSafe for Context {}
+impl std::panic::RefUnwindSafe for Context {}
+impl std::panic::UnwindSafe for CancelFunc {}
+impl std::panic::RefUnwindSafe for CancelFunc {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn children(c: &Context) -> usize {
+        c.node.as_ref().map_or(0, |n| n.lock().children.len())
+    }
+
+    /// Ported from Go's TestCancelRemoves (context_test.go): a child cancelled by its own
+    /// CancelFunc or deadline leaves its parent's children.
+    #[test]
+    fn cancel_removes_child() {
+        let (parent, pcancel) = Context::background().with_cancel();
+        let (_c1, cancel1) = parent.with_cancel();
+        let (_c2, cancel2) = parent.with_timeout(Duration::from_secs(60));
+        assert_eq!(children(&parent), 2);
+        cancel1.cancel();
+        assert_eq!(children(&parent), 1);
+        cancel2.cancel();
+        assert_eq!(children(&parent), 0);
+        let (c3, _cancel3) = parent.with_timeout(Duration::from_millis(1));
+        assert_eq!(children(&parent), 1);
+        c3.done().recv();
+        // The timer's cancel removes the child after closing the channel: wait for it.
+        let start = Instant::now();
+        while children(&parent) != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "timed-out child not removed"
+            );
+            std::thread::yield_now();
+        }
+        pcancel.cancel();
+    }
+
+    /// A parent cancelled holds no children afterwards, and a pending deadline timer keeps its
+    /// context alive only until cancellation.
+    #[test]
+    fn cancel_releases_everything() {
+        let (parent, pcancel) = Context::background().with_cancel();
+        let (child, c) = parent.with_timeout(Duration::from_secs(60));
+        let weak = Arc::downgrade(child.node.as_ref().unwrap());
+        drop(child);
+        drop(c);
+        assert!(weak.upgrade().is_some(), "registered child dropped early");
+        pcancel.cancel();
+        assert_eq!(children(&parent), 0);
+        assert!(weak.upgrade().is_none(), "cancelled child leaked");
+    }
+}

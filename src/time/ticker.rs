@@ -1,0 +1,266 @@
+//! `Ticker` and `tick`: periodic timers that drop ticks for slow receivers.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::lock;
+use crate::chan::{Chan, RecvChan};
+use crate::runtime::sched::Sched;
+use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
+use crate::runtime::with_current_sched;
+
+/// Delivers the current [`Instant`] on a channel every period (Go's `time.Ticker`).
+///
+/// The channel has one slot and ticks are sent without blocking: a receiver slower than the
+/// period gets the ticks it has time for and the others are dropped, so a ticker never builds
+/// a backlog. As in Go 1.23, after [`Ticker::stop`] or [`Ticker::reset`] returns no tick from
+/// before the call is received.
+///
+/// Dropping the `Ticker` stops it (keep it alive as long as you read its channel).
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::time::Ticker;
+///
+/// let t = Ticker::new(Duration::from_millis(1));
+/// for _ in 0..3 {
+///     t.chan().recv().unwrap();
+/// }
+/// t.stop();
+/// ```
+pub struct Ticker {
+    raw: Arc<RawTimer>,
+    sched: Arc<Sched>,
+    shared: Arc<Shared>,
+}
+
+/// The part of a ticker its action reaches.
+struct Shared {
+    chan: Chan<Instant>,
+    state: Mutex<State>,
+    /// Weak: a ticker's entry in a heap must not keep its runtime alive.
+    sched: Weak<Sched>,
+    /// The runtime timer whose action this is, to re-arm it.
+    me: Weak<RawTimer>,
+}
+
+struct State {
+    /// Generation of the live arming, `None` when stopped (or when the next tick is too far to
+    /// represent).
+    live: Option<u64>,
+    /// The next tick's deadline.
+    when: Instant,
+    /// The deadline the runtime timer is armed for: earlier than `when` after a `reset` to a
+    /// later time, which only moves `when` (the action, finding itself early, re-arms).
+    armed_at: Instant,
+    period: Duration,
+}
+
+impl Ticker {
+    /// Starts a ticker that ticks every `period`, the first tick one period from now (Go's
+    /// `time.NewTicker`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_millis(1));
+    /// assert!(t.chan().recv().is_some());
+    /// ```
+    ///
+    /// # Panics
+    /// If `period` is zero, with Go's message "non-positive interval for NewTicker".
+    #[track_caller]
+    pub fn new(period: Duration) -> Ticker {
+        if period.is_zero() {
+            panic!("non-positive interval for NewTicker");
+        }
+        let sched = with_current_sched(|s| s.clone());
+        let mut shared = None;
+        let raw = RawTimer::new_cyclic(|me| {
+            let s = Arc::new(Shared {
+                chan: Chan::new(1),
+                state: Mutex::new(State {
+                    live: None,
+                    when: Instant::now(),
+                    armed_at: Instant::now(),
+                    period,
+                }),
+                sched: Arc::downgrade(&sched),
+                me: me.clone(),
+            });
+            shared = Some(s.clone());
+            TimerAction::Shared(s)
+        });
+        let shared = shared.expect("new_cyclic ran the closure");
+        let t = Ticker { raw, sched, shared };
+        {
+            let mut st = lock(&t.shared.state);
+            t.arm(&mut st, period);
+        }
+        t
+    }
+
+    /// The channel the ticks are delivered on (Go's `t.C`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::tick;
+    ///
+    /// let t = tick(Duration::from_millis(1));
+    /// let (a, b) = (t.chan().recv().unwrap(), t.chan().recv().unwrap());
+    /// assert!(b > a);
+    /// ```
+    pub fn chan(&self) -> RecvChan<Instant> {
+        self.shared.chan.receiver()
+    }
+
+    /// Turns the ticker off (Go's `Ticker.Stop`): no more ticks are sent, and a tick not yet
+    /// received is discarded. The channel is not closed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_millis(1));
+    /// t.chan().recv().unwrap();
+    /// t.stop();
+    /// std::thread::sleep(Duration::from_millis(5));
+    /// assert!(t.chan().try_recv().is_err());
+    /// ```
+    pub fn stop(&self) {
+        let mut st = lock(&self.shared.state);
+        st.live = None;
+        self.raw.stop(&self.sched);
+        let _ = self.shared.chan.try_recv();
+    }
+
+    /// Stops the ticker and restarts it with a new period (Go's `Ticker.Reset`); the next tick
+    /// arrives one new period from now, and a tick not yet received is discarded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Ticker;
+    ///
+    /// let t = Ticker::new(Duration::from_secs(60));
+    /// t.reset(Duration::from_millis(1));
+    /// t.chan().recv().unwrap();
+    /// ```
+    ///
+    /// # Panics
+    /// If `period` is zero, with Go's message "non-positive interval for Ticker.Reset".
+    #[track_caller]
+    pub fn reset(&self, period: Duration) {
+        if period.is_zero() {
+            panic!("non-positive interval for Ticker.Reset");
+        }
+        let mut st = lock(&self.shared.state);
+        let _ = self.shared.chan.try_recv();
+        if let (Some(_), Some(t)) = (st.live, Instant::now().checked_add(period)) {
+            if t >= st.armed_at {
+                st.period = period;
+                st.when = t;
+                return;
+            }
+        }
+        st.live = None;
+        self.arm(&mut st, period);
+    }
+
+    /// Arms for one `period` from now; `arm` replaces a pending arming.
+    fn arm(&self, st: &mut State, period: Duration) {
+        st.period = period;
+        match Instant::now().checked_add(period) {
+            Some(t) => {
+                st.when = t;
+                st.armed_at = t;
+                st.live = Some(self.raw.arm(&self.sched, t).1);
+            }
+            None => {
+                st.live = None;
+                self.raw.stop(&self.sched);
+            }
+        }
+    }
+}
+
+impl FireGen for Shared {
+    fn fire(&self, gen: u64) {
+        fire(self, gen)
+    }
+}
+
+/// The ticker's action, in scheduler context: send without blocking, re-arm for the next
+/// multiple of the period after now.
+fn fire(shared: &Shared, gen: u64) {
+    let me = &shared.me;
+    let mut st = lock(&shared.state);
+    if st.live != Some(gen) {
+        return; // a stop or reset got in between the claim and now
+    }
+    let now = Instant::now();
+    if now < st.when {
+        // Reset to a later deadline: re-arm for it.
+        match (me.upgrade(), shared.sched.upgrade()) {
+            (Some(raw), Some(sched)) => {
+                st.armed_at = st.when;
+                st.live = Some(raw.arm(&sched, st.when).1);
+            }
+            _ => st.live = None,
+        }
+        return;
+    }
+    st.live = None;
+    // A full slot means the receiver is slow: drop this tick (Go's non-blocking send).
+    let _ = shared.chan.try_send(now);
+    let period = st.period.as_nanos();
+    let behind = now.saturating_duration_since(st.when).as_nanos();
+    let skip = (1 + behind / period) * period;
+    let next = u64::try_from(skip)
+        .ok()
+        .and_then(|ns| st.when.checked_add(Duration::from_nanos(ns)));
+    let (Some(next), Some(raw), Some(sched)) = (next, me.upgrade(), shared.sched.upgrade()) else {
+        return;
+    };
+    st.when = next;
+    st.armed_at = next;
+    st.live = Some(raw.arm(&sched, next).1);
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = lock(&self.shared.state);
+        f.debug_struct("Ticker")
+            .field("period", &st.period)
+            .field("running", &st.live.is_some())
+            .finish()
+    }
+}
+
+/// Starts a [`Ticker`] with the given period (Go's `time.Tick`, returning the ticker so that it
+/// can be stopped; dropping it stops it).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let t = goroutines::time::tick(Duration::from_millis(1));
+/// assert!(t.chan().recv().is_some());
+/// ```
+///
+/// # Panics
+/// If `period` is zero, with Go's message "non-positive interval for NewTicker".
+#[track_caller]
+pub fn tick(period: Duration) -> Ticker {
+    Ticker::new(period)
+}
+
+// A panic cannot leave a ticker half-updated: its state changes under a lock in a few stores.
+impl std::panic::UnwindSafe for Ticker {}
+impl std::panic::RefUnwindSafe for Ticker {}

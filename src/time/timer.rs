@@ -1,0 +1,323 @@
+//! `Timer`, `after` and `after_func`: one-shot timers on the runtime's timer heaps.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::{lock, when, When};
+use crate::chan::{Chan, RecvChan};
+use crate::runtime::sched::Sched;
+use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
+use crate::runtime::with_current_sched;
+
+/// The live-arming word of a timer that never fires (no runtime generation is all ones).
+const NEVER: u64 = u64::MAX;
+
+/// A single event in the future (Go's `time.Timer`).
+///
+/// A channel timer ([`Timer::new`]) sends the current [`Instant`] on [`Timer::chan`] when it
+/// fires; a function timer ([`after_func`]) starts a goroutine running its function instead.
+/// Channel timers follow Go 1.23: the channel behaves as if unbuffered, so once [`Timer::stop`]
+/// or [`Timer::reset`] returns, no value from before the call is received.
+///
+/// Dropping a `Timer` does not stop it: a channel timer still sends (to whoever holds its
+/// channel) and a function timer still runs its function.
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::time::Timer;
+///
+/// let t = Timer::new(Duration::from_millis(1));
+/// let fired_at = t.chan().recv().unwrap();
+/// assert!(!t.stop()); // already fired
+/// # let _ = fired_at;
+/// ```
+pub struct Timer {
+    raw: Arc<RawTimer>,
+    sched: Arc<Sched>,
+    shared: Arc<Shared>,
+}
+
+/// What a timer does when it fires.
+enum Fire {
+    /// Send the time on this one-slot channel.
+    Chan(Chan<Instant>),
+    /// Start a goroutine running this function.
+    Func(Arc<dyn Fn() + Send + Sync>),
+}
+
+/// The part of a timer its action reaches.
+struct Shared {
+    fire: Fire,
+    slot: Mutex<Slot>,
+    /// Weak: a timer left in a heap must not keep its runtime alive.
+    sched: Weak<Sched>,
+    /// The runtime timer whose action this is, to re-arm it.
+    me: Weak<RawTimer>,
+}
+
+/// Held across the action's decision and send, and across `stop`/`reset`, so that they are
+/// ordered: a send either happens before a drain or sees its generation gone.
+struct Slot {
+    /// Generation of the live runtime arming (`NEVER` for one with no deadline), `None` when
+    /// stopped or fired.
+    live: Option<u64>,
+    /// The deadline the runtime timer is armed for.
+    armed_at: Instant,
+    /// The timer's real deadline: `reset` to a later time only moves this, and the action,
+    /// finding itself early, re-arms for it (Go's timerModifiedLater), so that repeated resets
+    /// cost a store, not a heap push.
+    deadline: Instant,
+}
+
+impl Timer {
+    /// Creates a timer that sends the current [`Instant`] on its channel after at least `d`
+    /// (Go's `time.NewTimer`). A zero `d` puts the value in the channel at once; a `d` too large
+    /// to represent a deadline never fires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Timer;
+    ///
+    /// let t = Timer::new(Duration::ZERO);
+    /// assert!(t.chan().try_recv().is_ok());
+    /// ```
+    pub fn new(d: Duration) -> Timer {
+        Timer::with_fire(Fire::Chan(Chan::new(1)), d)
+    }
+
+    fn with_fire(fire: Fire, d: Duration) -> Timer {
+        let sched = with_current_sched(|s| s.clone());
+        let now = Instant::now();
+        let mut shared = None;
+        let raw = RawTimer::new_cyclic(|me| {
+            let s = Arc::new(Shared {
+                fire,
+                slot: Mutex::new(Slot {
+                    live: None,
+                    armed_at: now,
+                    deadline: now,
+                }),
+                sched: Arc::downgrade(&sched),
+                me: me.clone(),
+            });
+            shared = Some(s.clone());
+            TimerAction::Shared(s)
+        });
+        let shared = shared.expect("new_cyclic ran the closure");
+        let t = Timer { raw, sched, shared };
+        {
+            let mut slot = lock(&t.shared.slot);
+            t.arm(&mut slot, d);
+        }
+        t
+    }
+
+    /// The channel on which the timer delivers its value (Go's `t.C`); a nil channel, never
+    /// ready, for a timer made by [`after_func`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::{after_func, Timer};
+    ///
+    /// assert!(!Timer::new(Duration::from_secs(1)).chan().is_nil());
+    /// assert!(after_func(Duration::from_secs(1), || {}).chan().is_nil());
+    /// ```
+    pub fn chan(&self) -> RecvChan<Instant> {
+        match &self.shared.fire {
+            Fire::Chan(c) => c.receiver(),
+            Fire::Func(_) => Chan::nil().receiver(),
+        }
+    }
+
+    /// Prevents the timer from firing (Go's `Timer.Stop`). Returns true if the call stopped the
+    /// timer, false if it had already fired (and, for a channel timer, its value was received)
+    /// or been stopped. After `stop` returns, no value is received from a channel timer until
+    /// it is reset. Stopping a function timer does not wait for a function already started.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Timer;
+    ///
+    /// let t = Timer::new(Duration::from_secs(60));
+    /// assert!(t.stop());
+    /// assert!(!t.stop());
+    /// assert!(t.chan().try_recv().is_err());
+    /// ```
+    pub fn stop(&self) -> bool {
+        let mut slot = lock(&self.shared.slot);
+        let was = slot.live.take().is_some();
+        self.raw.stop(&self.sched);
+        self.drain() || was
+    }
+
+    /// Changes the timer to fire after `d` from now (Go's `Timer.Reset`), as if stopped and
+    /// started again. Returns true if the timer was pending (see [`Timer::stop`]). After
+    /// `reset` returns, a channel timer delivers only the value of the new deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::time::Timer;
+    ///
+    /// let t = Timer::new(Duration::from_secs(60));
+    /// assert!(t.reset(Duration::from_millis(1)));
+    /// t.chan().recv().unwrap();
+    /// assert!(!t.reset(Duration::from_millis(1)));
+    /// t.chan().recv().unwrap();
+    /// ```
+    pub fn reset(&self, d: Duration) -> bool {
+        let mut slot = lock(&self.shared.slot);
+        let was = slot.live.is_some();
+        let drained = self.drain();
+        if let (Some(gen), When::At(t)) = (slot.live, when(d)) {
+            if gen != NEVER && t >= slot.armed_at {
+                // Later than the runtime arming: the action will find itself early and re-arm.
+                slot.deadline = t;
+                return true;
+            }
+        }
+        slot.live = None;
+        self.raw.stop(&self.sched);
+        self.arm(&mut slot, d);
+        was || drained
+    }
+
+    /// Discards an undelivered value; true if there was one.
+    fn drain(&self) -> bool {
+        match &self.shared.fire {
+            Fire::Chan(c) => c.try_recv().is_ok(),
+            Fire::Func(_) => false,
+        }
+    }
+
+    /// Arms a disarmed, drained timer for `d` from now.
+    fn arm(&self, slot: &mut Slot, d: Duration) {
+        match when(d) {
+            When::Now => fire_now(&self.shared),
+            When::Never => slot.live = Some(NEVER),
+            When::At(t) => {
+                slot.armed_at = t;
+                slot.deadline = t;
+                slot.live = Some(self.raw.arm(&self.sched, t).1);
+            }
+        }
+    }
+}
+
+impl FireGen for Shared {
+    /// The timer's action, in scheduler context (must not block).
+    fn fire(&self, gen: u64) {
+        let mut slot = lock(&self.slot);
+        if slot.live != Some(gen) {
+            return; // a stop or reset got in between the runtime's claim and now
+        }
+        if Instant::now() < slot.deadline {
+            // Reset to a later deadline: re-arm for it.
+            if let (Some(raw), Some(sched)) = (self.me.upgrade(), self.sched.upgrade()) {
+                slot.armed_at = slot.deadline;
+                slot.live = Some(raw.arm(&sched, slot.deadline).1);
+            }
+            return;
+        }
+        slot.live = None;
+        fire_now(self);
+    }
+}
+
+fn fire_now(shared: &Shared) {
+    match &shared.fire {
+        // The slot is empty: it was drained when this arming was made, and only this arming's
+        // firing fills it.
+        Fire::Chan(c) => {
+            let _ = c.try_send(Instant::now());
+        }
+        Fire::Func(f) => {
+            let Some(sched) = shared.sched.upgrade() else {
+                return;
+            };
+            let f = f.clone();
+            if crate::runtime::spawn(&sched, move || f()).is_err() {
+                crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.shared.fire {
+            Fire::Chan(_) => "chan",
+            Fire::Func(_) => "func",
+        };
+        let slot = lock(&self.shared.slot);
+        f.debug_struct("Timer")
+            .field("kind", &kind)
+            .field("pending", &slot.live.is_some())
+            .field("armed", &self.raw.is_pending())
+            .finish()
+    }
+}
+
+/// Waits for `d` and then sends the current [`Instant`] on the returned channel (Go's
+/// `time.After`), for use in `select!`. The timer cannot be stopped; use [`Timer`] when it may
+/// need to be.
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::{select, Chan};
+/// use goroutines::time::after;
+///
+/// let never = Chan::<i32>::new(0);
+/// let timed_out = select! {
+///     recv(never) -> _ => false,
+///     recv(after(Duration::from_millis(2))) -> _ => true,
+/// };
+/// assert!(timed_out);
+/// ```
+pub fn after(d: Duration) -> RecvChan<Instant> {
+    let c = Chan::new(1);
+    match when(d) {
+        When::Now => {
+            let _ = c.try_send(Instant::now());
+        }
+        When::Never => {}
+        When::At(t) => {
+            // Nobody can stop or reset this timer: a plain action suffices.
+            let tx = c.clone();
+            let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
+                let _ = tx.try_send(Instant::now());
+            })));
+            with_current_sched(|s| raw.reset(s, t));
+        }
+    }
+    c.receiver()
+}
+
+/// Waits for `d` and then runs `f` in its own goroutine (Go's `time.AfterFunc`). The returned
+/// [`Timer`] can stop it before it fires, or reset it to run `f` again; its channel is nil.
+/// A zero `d` starts the goroutine at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use goroutines::Chan;
+/// use goroutines::time::after_func;
+///
+/// let c = Chan::new(1);
+/// let tx = c.clone();
+/// let _t = after_func(Duration::from_millis(1), move || tx.send("ran"));
+/// assert_eq!(c.recv(), Some("ran"));
+/// ```
+///
+/// # Panics
+/// The timer's goroutine aborts the process if no stack can be mapped for it, as Go throws when
+/// it runs out of memory.
+pub fn after_func<F>(d: Duration, f: F) -> Timer
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    Timer::with_fire(Fire::Func(Arc::new(f)), d)
+}
+
+// A panic cannot leave a timer half-updated: its state changes under a lock in a few stores.
+impl std::panic::UnwindSafe for Timer {}
+impl std::panic::RefUnwindSafe for Timer {}
