@@ -129,6 +129,27 @@ class EchoServers(unittest.TestCase):
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
 
 
+    def test_server_that_dies_fails_the_counts_left(self):
+        import sys
+        # Exits after its first connection, the script's probe; the "generator" (a script that
+        # prints nothing, so it fails) runs at the first count, finds the server dead, and the
+        # counts left are not run.
+        server = ("import socket, time\n"
+                  "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+                  "print('listening on 127.0.0.1:%d' % s.getsockname()[1], flush=True)\n"
+                  "s.accept(); raise SystemExit(7)\n")
+        load = Path(__file__).resolve().parent / "build" / "fake-echoload"
+        load.write_text("#!/bin/sh\nsleep 0.5\n")
+        load.chmod(0o755)
+        results = {("tokio", n): [] for n in (100, 1000, 10000)}
+        self.c.echo_side("tokio", [sys.executable, "-c", server], load, [100, 1000, 10000], 0, results)
+        load.unlink()
+        self.assertEqual([e.scenario for e in self.c.failures], ["echo 100 conns"])
+        self.assertIn("The tokio echo server exited with 7", self.c.failures[0].detail)
+        self.assertEqual(self.c.failed_sides, {("tokio", "echo:100"), ("tokio", "echo:1000"),
+                                               ("tokio", "echo:10000")})
+
+
 class Format(unittest.TestCase):
     def test_values(self):
         self.assertEqual(compare.fmt_value(116.9, "ns"), "117 ns")
