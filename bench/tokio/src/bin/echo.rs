@@ -13,6 +13,8 @@ fn main() -> std::io::Result<()> {
         println!("listening: {}", listener.local_addr()?);
         loop {
             let (mut conn, _) = listener.accept().await?;
+            // As Go's net package and the goroutines server do.
+            let _ = conn.set_nodelay(true);
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 16 * 1024];
                 loop {
