@@ -73,9 +73,12 @@ impl Bencher {
                 println!("{line}");
                 return;
             }
-            // Go's predictNextN: aim for 1.2x the bench time, grow at most 100x, at least +1.
-            let per = (d.as_nanos() as f64 / n as f64).max(1.0);
-            let want = (self.benchtime.as_nanos() as f64 * 1.2 / per) as u64;
+            // Go's predictN: scale to the bench time, add 20%, grow at most 100x and at least by
+            // one. (Computed from the whole run's time: a per-op figure rounded to 1 ns would stall
+            // the growth of sub-nanosecond benchmarks one iteration at a time.)
+            let prev_ns = d.as_nanos().max(1);
+            let mut want = (self.benchtime.as_nanos() * n as u128 / prev_ns) as u64;
+            want += want / 5;
             n = want.min(n * 100).max(n + 1).min(1_000_000_000);
         }
     }
