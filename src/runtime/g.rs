@@ -73,15 +73,10 @@ pub(crate) mod park_state {
     pub const NOTIFIED: u8 = 2;
 }
 
-/// The state of a goroutine, for counts and dumps.
-///
-/// ```
-/// use goroutines::runtime::GStatus;
-/// assert_ne!(GStatus::Running, GStatus::Waiting);
-/// ```
+/// The state of a goroutine, kept for debuggers and a future goroutine dump.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum GStatus {
+pub(crate) enum GStatus {
     /// In a run queue.
     Runnable = 0,
     /// On an M.
@@ -148,21 +143,8 @@ impl G {
         self.id
     }
 
-    pub(crate) fn status(&self) -> GStatus {
-        match self.status.load(Ordering::Relaxed) {
-            0 => GStatus::Runnable,
-            1 => GStatus::Running,
-            2 => GStatus::Waiting,
-            _ => GStatus::Dead,
-        }
-    }
-
     pub(crate) fn set_status(&self, s: GStatus) {
         self.status.store(s as u8, Ordering::Relaxed);
-    }
-
-    pub(crate) fn wait_reason(&self) -> WaitReason {
-        WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
     }
 
     pub(crate) fn set_wait_reason(&self, r: WaitReason) {

@@ -48,7 +48,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
-pub use g::{GStatus, GoroutineId};
+pub use g::GoroutineId;
 pub use join::JoinHandle;
 pub use park::WaitReason;
 use sched::Sched;

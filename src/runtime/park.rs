@@ -97,30 +97,6 @@ impl WaitReason {
             WaitReason::LockedThread => "locked to thread",
         }
     }
-
-    pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 18] = [
-            WaitReason::Zero,
-            WaitReason::ChanReceive,
-            WaitReason::ChanSend,
-            WaitReason::ChanReceiveNilChan,
-            WaitReason::ChanSendNilChan,
-            WaitReason::Select,
-            WaitReason::SelectNoCases,
-            WaitReason::Sleep,
-            WaitReason::SyncMutexLock,
-            WaitReason::SyncRWMutexRLock,
-            WaitReason::SyncRWMutexLock,
-            WaitReason::SyncWaitGroupWait,
-            WaitReason::SyncCondWait,
-            WaitReason::SyncOnce,
-            WaitReason::Semacquire,
-            WaitReason::IoWait,
-            WaitReason::Join,
-            WaitReason::LockedThread,
-        ];
-        ALL.get(v as usize).copied().unwrap_or(WaitReason::Zero)
-    }
 }
 
 impl std::fmt::Display for WaitReason {
