@@ -489,9 +489,6 @@ impl Sched {
             }
             let tick = p.sched_tick.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
             if tick % 61 == 0 {
-                // net: the network too, so that goroutines that keep the queues busy (a
-                // yield loop) cannot starve the ones waiting on fds.
-                self.netpoll.poll_nonblocking();
                 if let Some(g) = self.global.pop_into(&p.runq, 1, 1) {
                     return Some(self.found(m, g));
                 }
