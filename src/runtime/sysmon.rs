@@ -73,9 +73,11 @@ fn run(weak: Weak<Sched>) {
                 continue;
             }
             let mut took = retake(&sched, &mut seen);
+            // A poller never polled yet (`last == 0`) counts as stale too: goroutines may already
+            // wait on it. `poll_nonblocking` costs nothing without a poller or waiters.
             let last = sched.netpoll.last_poll();
-            if last != 0
-                && super::netpoll::poll_clock().saturating_sub(last)
+            if last == 0
+                || super::netpoll::poll_clock().saturating_sub(last)
                     > NETPOLL_STALE.as_nanos() as u64
             {
                 took |= sched.netpoll.poll_nonblocking() > 0;
