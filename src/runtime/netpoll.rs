@@ -37,10 +37,11 @@
 //! M (a P handed to it, an earlier timer, shutdown) also writes the eventfd
 //! ([`Netpoll::wake_m`]). Goroutines readied by an M without a P go to the global queue and
 //! `wakep` (Go's `injectglist`); an M with a P puts them in its `runnext` and local queue.
-//! (3) Every 61st schedule, beside the global-queue check, an M with work polls too, so that
-//! goroutines that keep the queues busy (a yield loop) cannot starve those waiting on fds; Go
-//! leaves that to sysmon, which can use [`Netpoll::last_poll`] and
-//! [`Netpoll::poll_nonblocking`] for "poll when nobody has for 10 ms".
+//! (3) Sysmon polls when nobody has for 10 ms ([`Netpoll::last_poll`],
+//! [`Netpoll::poll_nonblocking`]), so goroutines that keep the queues busy (a yield loop) cannot
+//! starve those waiting on fds. An earlier version also polled every 61st schedule; that filled
+//! busy local queues with fresh wake-ups and pushed older goroutines to the global queue, which
+//! made echo's p99 latency at 1,000 connections 1.6x Go's.
 //!
 //! # Stale events (Go issue 59545)
 //!
