@@ -15,29 +15,7 @@ use std::sync::Arc;
 
 use goroutines::{go, select, Chan};
 
-/// Go's `testing.PB`: hands out iterations in batches from a shared counter.
-struct Pb {
-    counter: Arc<AtomicI64>,
-    left: u64,
-}
-
-const GRAIN: i64 = 100;
-
-impl Pb {
-    #[inline]
-    fn next(&mut self) -> bool {
-        if self.left > 0 {
-            self.left -= 1;
-            return true;
-        }
-        let prev = self.counter.fetch_sub(GRAIN, Ordering::Relaxed);
-        if prev <= 0 {
-            return false;
-        }
-        self.left = prev.min(GRAIN) as u64 - 1;
-        true
-    }
-}
+use harness::Pb;
 
 /// Go's `b.RunParallel`: `body` runs in one goroutine per P until `n` iterations are done.
 fn run_parallel(n: u64, body: impl Fn(&mut Pb) + Send + Sync + 'static) {
@@ -46,7 +24,7 @@ fn run_parallel(n: u64, body: impl Fn(&mut Pb) + Send + Sync + 'static) {
     let hs: Vec<_> = (0..goroutines::max_procs())
         .map(|_| {
             let (counter, body) = (counter.clone(), body.clone());
-            go(move || body(&mut Pb { counter, left: 0 }))
+            go(move || body(&mut Pb::new(counter)))
         })
         .collect();
     for h in hs {

@@ -21,29 +21,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 const SECOND: Duration = Duration::from_secs(1);
 const NS: Duration = Duration::from_nanos(1);
 
-/// Go's `testing.PB`: hands out iterations in batches from a shared counter.
-struct Pb {
-    counter: Arc<AtomicI64>,
-    left: u64,
-}
-
-const GRAIN: i64 = 100;
-
-impl Pb {
-    #[inline]
-    fn next(&mut self) -> bool {
-        if self.left > 0 {
-            self.left -= 1;
-            return true;
-        }
-        let prev = self.counter.fetch_sub(GRAIN, Ordering::Relaxed);
-        if prev <= 0 {
-            return false;
-        }
-        self.left = prev.min(GRAIN) as u64 - 1;
-        true
-    }
-}
+use harness::Pb;
 
 /// Go's `benchmark`: garbage timers on every P, then `b.RunParallel(body)`, timed alone.
 fn timed(n: u64, body: impl Fn(&mut Pb) + Send + Sync + 'static) -> Option<Duration> {
@@ -60,7 +38,7 @@ fn timed(n: u64, body: impl Fn(&mut Pb) + Send + Sync + 'static) -> Option<Durat
     let hs: Vec<_> = (0..procs)
         .map(|_| {
             let (counter, body) = (counter.clone(), body.clone());
-            go(move || body(&mut Pb { counter, left: 0 }))
+            go(move || body(&mut Pb::new(counter)))
         })
         .collect();
     for h in hs {

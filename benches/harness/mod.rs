@@ -9,6 +9,8 @@
 //! A command-line argument that is not a flag filters benchmarks by substring.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct Bencher {
@@ -91,5 +93,36 @@ fn fmt_ns(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+/// Go's `testing.PB` for `b.RunParallel`: hands out iterations in batches of 100 from a counter
+/// shared by the parallel goroutines.
+pub struct Pb {
+    counter: Arc<AtomicI64>,
+    left: u64,
+}
+
+const GRAIN: i64 = 100;
+
+impl Pb {
+    /// A worker's view of `counter`, which holds the iterations not yet handed out.
+    pub fn new(counter: Arc<AtomicI64>) -> Pb {
+        Pb { counter, left: 0 }
+    }
+
+    /// Whether the worker should run one more iteration.
+    #[inline]
+    pub fn next(&mut self) -> bool {
+        if self.left > 0 {
+            self.left -= 1;
+            return true;
+        }
+        let prev = self.counter.fetch_sub(GRAIN, Ordering::Relaxed);
+        if prev <= 0 {
+            return false;
+        }
+        self.left = prev.min(GRAIN) as u64 - 1;
+        true
     }
 }
