@@ -31,6 +31,10 @@
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
 //!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
+//! - Seeing inside: [`dump`] (every goroutine with its state, wait reason, stack and spawn
+//!   site), [`metrics`], `GOROUTINES_DEBUG=schedtrace=1000` (Go's `SCHED` lines), a timeline
+//!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
+//!   instead of a hang ([`Builder::detect_deadlock`]).
 //!
 //! # The soundness contract: goroutines move between OS threads
 //!
@@ -75,6 +79,7 @@ pub mod net;
 pub mod runtime;
 pub mod sync;
 pub mod time;
+pub mod trace;
 
 pub use chan::{
     Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,
@@ -82,6 +87,7 @@ pub use chan::{
 };
 pub use goroutines_macros::{main, test};
 pub use runtime::{
-    blocking, current_id, go, lock_os_thread, max_procs, num_goroutine, run, set_max_procs, stats,
-    unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Runtime, Stats,
+    blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,
+    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Metrics,
+    Runtime, Stats,
 };

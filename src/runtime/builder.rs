@@ -1,6 +1,7 @@
 //! Configuration: `Builder`, and the environment variables that set its defaults.
 
 use std::io;
+use std::time::Duration;
 
 use super::sched::MAX_PROCS;
 use super::stack::{round_stack_size, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
@@ -11,7 +12,9 @@ use super::Runtime;
 /// Unset settings come from the environment, as Go's do: `GOMAXPROCS` (default: the CPUs this
 /// process may use, cgroup limits included, as `std::thread::available_parallelism` reports) and
 /// `GOROUTINES_STACK_SIZE` (bytes, or with a `K`/`KiB` or `M`/`MiB` suffix; default 256 KiB). An
-/// invalid value is an error that names the variable and the value.
+/// invalid value is an error that names the variable and the value. The debugging settings come
+/// from `GOROUTINES_DEBUG` (Go's `GODEBUG`), for example `GOROUTINES_DEBUG=schedtrace=1000`; see
+/// [`Builder::schedtrace`].
 ///
 /// ```
 /// let rt = goroutines::Builder::new().max_procs(2).stack_size(64 * 1024).build().unwrap();
@@ -21,6 +24,10 @@ use super::Runtime;
 pub struct Builder {
     max_procs: Option<usize>,
     stack_size: Option<usize>,
+    detect_deadlock: Option<bool>,
+    dump_on_sigquit: Option<bool>,
+    schedtrace: Option<Duration>,
+    scheddetail: Option<bool>,
 }
 
 impl Builder {
@@ -42,11 +49,60 @@ impl Builder {
         self
     }
 
+    /// Whether [`Runtime::run`] ends the process when every goroutine is asleep with nothing
+    /// left to wake them: it prints Go's "fatal error: all goroutines are asleep - deadlock!"
+    /// and a goroutine dump to stderr and exits with status 2. On by default
+    /// (`GOROUTINES_DEBUG=deadlock=0` turns it off).
+    ///
+    /// It stays quiet while a timer is pending, a goroutine waits on the network or runs inside
+    /// [`blocking`](crate::blocking), and whenever the process has an OS thread that is not the
+    /// runtime's own (such a thread may still send on a channel): test harnesses, for instance.
+    ///
+    /// ```no_run
+    /// // Prints the message and a dump naming the main goroutine "[chan receive]", exits with 2.
+    /// goroutines::run(|| goroutines::chan::Chan::<i32>::new(0).recv());
+    /// ```
+    pub fn detect_deadlock(mut self, on: bool) -> Builder {
+        self.detect_deadlock = Some(on);
+        self
+    }
+
+    /// On SIGQUIT (Ctrl-\\), print every goroutine to stderr and exit with status 2, as Go
+    /// does. Off by default (`GOROUTINES_DEBUG=sigquit=1` turns it on), so that SIGQUIT keeps its
+    /// usual meaning in programs that did not ask.
+    pub fn dump_on_sigquit(mut self, on: bool) -> Builder {
+        self.dump_on_sigquit = Some(on);
+        self
+    }
+
+    /// Print a line about the scheduler to stderr every `period`, in the shape of Go's
+    /// `GODEBUG=schedtrace`; `Duration::ZERO` turns it off. Also `GOROUTINES_DEBUG=schedtrace=MS`.
+    ///
+    /// ```text
+    /// SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 needspinning=0 idlethreads=2 runqueue=3 [ 12 4 ] schedticks=[ 771 802 ]
+    /// ```
+    ///
+    /// Read it as: the time since the runtime started; GOMAXPROCS; Ps with nothing to run; OS
+    /// threads; threads looking for work; threads asleep; goroutines in the global queue; then
+    /// each P's local queue and how many times each P has scheduled.
+    pub fn schedtrace(mut self, period: Duration) -> Builder {
+        self.schedtrace = Some(period);
+        self
+    }
+
+    /// With [`schedtrace`](Builder::schedtrace), add a line per P, per M and per goroutine, as
+    /// Go's `scheddetail=1` does. Also `GOROUTINES_DEBUG=scheddetail=1`.
+    pub fn scheddetail(mut self, on: bool) -> Builder {
+        self.scheddetail = Some(on);
+        self
+    }
+
     /// Creates the runtime. No thread starts until the first goroutine does.
     ///
     /// # Errors
     /// `InvalidInput` for an out-of-range setting or environment variable.
     pub fn build(self) -> io::Result<Runtime> {
+        let env = super::debug::from_env()?;
         let procs = match self.max_procs {
             Some(n) => check_procs(n, "max_procs")?,
             None => env_procs()?,
@@ -55,10 +111,21 @@ impl Builder {
             Some(n) => check_stack(n, "stack_size")?,
             None => env_stack()?,
         };
-        Ok(Runtime::from_sched(super::sched::Sched::new(
-            procs,
-            round_stack_size(stack),
-        )))
+        let sched = super::sched::Sched::new(procs, round_stack_size(stack));
+        let deadlock = self.detect_deadlock.or(env.deadlock).unwrap_or(true);
+        sched
+            .detect_deadlock
+            .store(deadlock, std::sync::atomic::Ordering::Relaxed);
+        if self.dump_on_sigquit.or(env.sigquit).unwrap_or(false) {
+            super::debug::dump_on_sigquit(&sched);
+        }
+        let period = self.schedtrace.or(env.schedtrace).unwrap_or(Duration::ZERO);
+        if !period.is_zero() {
+            let detail = self.scheddetail.or(env.scheddetail).unwrap_or(false);
+            super::debug::start_schedtrace(&sched, period, detail);
+        }
+        crate::trace::start_from_env();
+        Ok(Runtime::from_sched(sched))
     }
 }
 

@@ -9,7 +9,8 @@ use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::panic::Location;
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
@@ -18,6 +19,7 @@ use super::m::M;
 use super::park::WaitReason;
 use super::sched::Sched;
 use super::stack::Stack;
+use super::traceback::{self, Regs};
 
 pub(crate) type GRef = Arc<G>;
 
@@ -71,9 +73,13 @@ pub(crate) mod park_state {
     pub const PARKED: u8 = 1;
     /// An `unpark` came while the goroutine was not parked: its next park returns at once.
     pub const NOTIFIED: u8 = 2;
+    /// Parked, and a dump is reading its stack: nobody may resume it (`G::begin_inspect`).
+    pub const INSPECTING: u8 = 3;
+    /// As INSPECTING, and an `unpark` came meanwhile: the dumper readies it when done.
+    pub const INSPECTING_NOTIFIED: u8 = 4;
 }
 
-/// The state of a goroutine, kept for debuggers and a future goroutine dump.
+/// The state of a goroutine, as dumps, metrics and the deadlock detector read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub(crate) enum GStatus {
@@ -85,6 +91,42 @@ pub(crate) enum GStatus {
     Waiting = 2,
     /// Finished.
     Dead = 3,
+    /// On an M, inside `blocking` (Go's _Gsyscall).
+    Syscall = 4,
+}
+
+impl GStatus {
+    fn from_u8(v: u8) -> GStatus {
+        match v {
+            0 => GStatus::Runnable,
+            1 => GStatus::Running,
+            2 => GStatus::Waiting,
+            3 => GStatus::Dead,
+            _ => GStatus::Syscall,
+        }
+    }
+
+    /// Go's name for the state, as dumps print it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            GStatus::Runnable => "runnable",
+            GStatus::Running => "running",
+            GStatus::Waiting => "waiting",
+            GStatus::Dead => "dead",
+            GStatus::Syscall => "syscall",
+        }
+    }
+
+    /// Go's number for the state (`_Grunnable` and so on), as `scheddetail` prints it.
+    pub(crate) fn go_number(self) -> u8 {
+        match self {
+            GStatus::Runnable => 1,
+            GStatus::Running => 2,
+            GStatus::Syscall => 3,
+            GStatus::Waiting => 4,
+            GStatus::Dead => 6,
+        }
+    }
 }
 
 pub(crate) type Co = Coroutine<(), Switch, (), Stack>;
@@ -112,6 +154,21 @@ pub(crate) struct G {
     pub(crate) locked_m: AtomicPtr<M>,
     /// Nesting depth of `lock_os_thread`; touched only by the goroutine itself.
     pub(crate) lock_depth: Cell<u32>,
+    /// Where `go` was called, captured with `#[track_caller]`.
+    pub(crate) spawn_site: &'static Location<'static>,
+    /// The goroutine that called `go` (0: a plain thread).
+    pub(crate) parent: u64,
+    /// When the goroutine last parked, in [`coarse_nanos`]; meaningful while it waits.
+    wait_since: AtomicU64,
+    /// pc, sp and frame pointer of `switch_out`'s frame at the goroutine's last switch: where
+    /// a dump starts walking its stack. Written by the goroutine itself before it switches;
+    /// published to a dumper by `commit_park`'s Release and `begin_inspect`'s Acquire.
+    regs: [AtomicUsize; 3],
+    /// The usable range of the goroutine's stack, `[lo, hi)`, set when its coroutine is made.
+    stack_lo: AtomicUsize,
+    stack_hi: AtomicUsize,
+    /// Index in its shard of the registry (`allgs.rs`); `u32::MAX` if not registered.
+    pub(crate) registry_slot: AtomicU32,
 }
 
 // SAFETY: the non-Sync fields (`co`, `yielder`, `lock_depth`) are touched only by the goroutine
@@ -124,7 +181,12 @@ unsafe impl Send for G {}
 unsafe impl Sync for G {}
 
 impl G {
-    pub(crate) fn new(id: GoroutineId, sched: Arc<Sched>) -> G {
+    pub(crate) fn new(
+        id: GoroutineId,
+        sched: Arc<Sched>,
+        spawn_site: &'static Location<'static>,
+        parent: u64,
+    ) -> G {
         G {
             id,
             park_state: AtomicU8::new(park_state::EMPTY),
@@ -136,6 +198,13 @@ impl G {
             yielder: Cell::new(std::ptr::null()),
             locked_m: AtomicPtr::new(std::ptr::null_mut()),
             lock_depth: Cell::new(0),
+            spawn_site,
+            parent,
+            wait_since: AtomicU64::new(0),
+            regs: Default::default(),
+            stack_lo: AtomicUsize::new(0),
+            stack_hi: AtomicUsize::new(0),
+            registry_slot: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -147,8 +216,46 @@ impl G {
         self.status.store(s as u8, Ordering::Relaxed);
     }
 
+    pub(crate) fn status(&self) -> GStatus {
+        GStatus::from_u8(self.status.load(Ordering::Relaxed))
+    }
+
     pub(crate) fn set_wait_reason(&self, r: WaitReason) {
         self.wait_reason.store(r as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
+    }
+
+    /// Records the start of a wait, for dumps ("chan receive, 3 minutes").
+    pub(crate) fn mark_wait_start(&self) {
+        self.wait_since.store(coarse_nanos(), Ordering::Relaxed);
+    }
+
+    /// How long the goroutine had waited at `now` (a [`coarse_nanos`] reading), if it waits.
+    pub(crate) fn waited(&self, now: u64) -> std::time::Duration {
+        let since = self.wait_since.load(Ordering::Relaxed);
+        std::time::Duration::from_nanos(now.saturating_sub(since))
+    }
+
+    /// Records the usable range of the goroutine's stack.
+    pub(crate) fn set_stack_bounds(&self, lo: usize, hi: usize) {
+        self.stack_lo.store(lo, Ordering::Relaxed);
+        self.stack_hi.store(hi, Ordering::Relaxed);
+    }
+
+    pub(crate) fn stack_bounds(&self) -> std::ops::Range<usize> {
+        self.stack_lo.load(Ordering::Relaxed)..self.stack_hi.load(Ordering::Relaxed)
+    }
+
+    /// The registers saved at the goroutine's last switch.
+    pub(crate) fn saved_regs(&self) -> Regs {
+        Regs {
+            pc: self.regs[0].load(Ordering::Relaxed),
+            sp: self.regs[1].load(Ordering::Relaxed),
+            bp: self.regs[2].load(Ordering::Relaxed),
+        }
     }
 
     /// # Safety
@@ -192,11 +299,18 @@ impl G {
     /// Switches from this goroutine to its M, which acts on `why`; returns when resumed.
     ///
     /// Must be called by the goroutine itself, on its own stack.
+    /// `#[inline(never)]`: the frame whose registers are saved below stays live, unchanged,
+    /// until the goroutine resumes; a dump walks the stack from it (`dump.rs`).
+    #[inline(never)]
     pub(crate) fn switch_out(&self, why: Switch) {
         let y = self.yielder.get();
         if y.is_null() {
             fatal("switch_out outside a started goroutine");
         }
+        let r = traceback::capture();
+        self.regs[0].store(r.pc, Ordering::Relaxed);
+        self.regs[1].store(r.sp, Ordering::Relaxed);
+        self.regs[2].store(r.bp, Ordering::Relaxed);
         // SAFETY: `yielder` was set by this goroutine when it started and points into the
         // coroutine's initial frame on this goroutine's stack, which lives until the coroutine
         // returns; we are that goroutine, running, so the frame is live.
@@ -244,8 +358,10 @@ impl G {
         let mut s = self.park_state.load(Ordering::Relaxed);
         loop {
             let (new, wake) = match s {
-                park_state::NOTIFIED => return false,
+                park_state::NOTIFIED | park_state::INSPECTING_NOTIFIED => return false,
                 park_state::EMPTY => (park_state::NOTIFIED, false),
+                // A dump holds the goroutine: leave the wake-up to the dumper.
+                park_state::INSPECTING => (park_state::INSPECTING_NOTIFIED, false),
                 _ => (park_state::EMPTY, true),
             };
             // AcqRel: Release pairs with `take_token`'s Acquire; Acquire pairs with
@@ -262,8 +378,46 @@ impl G {
     }
 }
 
+impl G {
+    /// A dumper: holds a parked goroutine parked while it reads its stack. True if the
+    /// goroutine was parked; then the caller must call `end_inspect`.
+    pub(crate) fn begin_inspect(&self) -> bool {
+        // Acquire: pairs with `commit_park`'s Release, so the registers the goroutine saved
+        // before switching, and its stack, are visible here.
+        self.park_state
+            .compare_exchange(
+                park_state::PARKED,
+                park_state::INSPECTING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// A dumper is done reading; true if an `unpark` came meanwhile, in which case the caller,
+    /// and only it, must make the goroutine runnable (as `notify`'s caller would have).
+    pub(crate) fn end_inspect(&self) -> bool {
+        match self.park_state.compare_exchange(
+            park_state::INSPECTING,
+            park_state::PARKED,
+            // Acquire on failure: pairs with the waker's Release in `notify`, as there.
+            Ordering::Release,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => false,
+            Err(_) => {
+                // INSPECTING_NOTIFIED: only `notify` moves it there, and only we move it on.
+                self.park_state
+                    .store(park_state::EMPTY, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+}
+
 impl Drop for G {
     fn drop(&mut self) {
+        self.sched.allgs.remove(self);
         if let Some((stack, f)) = self.pending.get_mut().take() {
             // Never started: nothing ran on the stack, so it goes back to the pool.
             drop(f);
@@ -326,6 +480,18 @@ pub(crate) fn current_id() -> Option<GoroutineId> {
 #[inline(never)]
 pub(crate) fn set_current(g: *const G) {
     CURRENT_G.with(|c| c.set(g));
+}
+
+/// A cheap monotonic clock (nanoseconds, a few milliseconds of resolution) for wait times:
+/// `CLOCK_MONOTONIC_COARSE` is read from the vDSO without a system call.
+pub(crate) fn coarse_nanos() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// An impossible internal state: print and abort (Go's `throw`).

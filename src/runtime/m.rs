@@ -8,7 +8,7 @@
 //! goroutine hits its guard page (`signal.rs`).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::g::{GRef, G};
@@ -27,6 +27,8 @@ pub(crate) struct M {
     pub(crate) locked_g: AtomicPtr<G>,
     /// A goroutine handed to this locked M to run, with its strong count (Go's startlockedm).
     pub(crate) next_g: AtomicPtr<G>,
+    /// Id of the goroutine this M is running, 0 for none; for `scheddetail` only.
+    pub(crate) curg: AtomicU64,
 }
 
 impl M {
@@ -38,6 +40,7 @@ impl M {
             spinning: AtomicBool::new(false),
             locked_g: AtomicPtr::new(std::ptr::null_mut()),
             next_g: AtomicPtr::new(std::ptr::null_mut()),
+            curg: AtomicU64::new(0),
         }
     }
 

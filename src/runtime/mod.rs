@@ -27,10 +27,15 @@
 //! guard page below it whose fault is reported by `signal.rs`. The context switch is
 //! `corosensei`'s: a goroutine is a coroutine resumed by its M and suspended back to it.
 
+pub(crate) mod allgs;
 pub(crate) mod builder;
+pub(crate) mod deadlock;
+pub(crate) mod debug;
+pub(crate) mod dump;
 pub(crate) mod g;
 pub(crate) mod join;
 pub(crate) mod m;
+pub(crate) mod metrics;
 pub(crate) mod netpoll;
 pub(crate) mod p;
 pub mod park;
@@ -40,16 +45,18 @@ pub(crate) mod signal;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
 pub(crate) mod timer;
+pub(crate) mod traceback;
 
 use std::cell::Cell;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
 pub use g::GoroutineId;
 pub use join::JoinHandle;
+pub use metrics::Metrics;
 pub use park::WaitReason;
 use sched::Sched;
 
@@ -88,12 +95,29 @@ impl Runtime {
     /// });
     /// assert_eq!(sum, 45);
     /// ```
+    ///
+    /// Called from a plain OS thread, this arms the deadlock detector (see
+    /// [`Builder::detect_deadlock`]): if `f` and every other goroutine end up parked with
+    /// nothing left that could wake them, the process exits with Go's message and a goroutine
+    /// dump instead of hanging.
+    #[track_caller]
     pub fn run<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match self.go(f).join() {
+        let top = !g::in_goroutine();
+        let (h, main) = match spawn_g(&self.sched, f, Location::caller()) {
+            Ok(x) => x,
+            Err(e) => panic!("{e}"),
+        };
+        let waiter = top.then(|| deadlock::RunWaiter::new(&self.sched, main));
+        let r = h.join();
+        drop(waiter);
+        if top {
+            crate::trace::stop_from_env();
+        }
+        match r {
             Ok(v) => v,
             Err(p) => panic::resume_unwind(p),
         }
@@ -109,7 +133,7 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match spawn(&self.sched, f) {
+        match spawn(&self.sched, f, Location::caller()) {
             Ok(h) => h,
             Err(e) => panic!("{e}"),
         }
@@ -120,12 +144,13 @@ impl Runtime {
     /// # Errors
     /// `OutOfMemory` when no stack can be mapped (address space, memory or `vm.max_map_count`
     /// exhausted); `Other` after the runtime has been shut down.
+    #[track_caller]
     pub fn try_go<F, T>(&self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn(&self.sched, f)
+        spawn(&self.sched, f, Location::caller())
     }
 
     /// This runtime's GOMAXPROCS.
@@ -138,9 +163,19 @@ impl Runtime {
         self.sched.ngoroutine.load(Ordering::Relaxed)
     }
 
-    /// A snapshot of the scheduler's state, for monitoring.
+    /// A snapshot of the scheduler's state, for monitoring: cheap enough to poll.
     pub fn stats(&self) -> Stats {
         stats_of(&self.sched)
+    }
+
+    /// Everything the scheduler knows about itself; see [`Metrics`].
+    pub fn metrics(&self) -> Metrics {
+        metrics::metrics_of(&self.sched)
+    }
+
+    /// A dump of this runtime's goroutines; see [`dump`](crate::dump).
+    pub fn dump(&self) -> String {
+        dump::dump_sched(&self.sched)
     }
 }
 
@@ -198,18 +233,38 @@ fn stats_of(s: &Sched) -> Stats {
     }
 }
 
-pub(crate) fn spawn<F, T>(sched: &Arc<Sched>, f: F) -> io::Result<JoinHandle<T>>
+pub(crate) fn spawn<F, T>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_g(sched, f, site).map(|(h, _)| h)
+}
+
+/// As `spawn`, also returning the goroutine's record.
+fn spawn_g<F, T>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+) -> io::Result<(JoinHandle<T>, g::GRef)>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let packet = join::Packet::new();
     let p2 = packet.clone();
-    let g = sched.spawn(move || {
-        let r = panic::catch_unwind(AssertUnwindSafe(f));
-        p2.complete(r);
-    })?;
-    Ok(JoinHandle::new(packet, g.id()))
+    let g = sched.spawn(
+        move || {
+            let r = panic::catch_unwind(AssertUnwindSafe(f));
+            p2.complete(r);
+        },
+        site,
+    )?;
+    Ok((JoinHandle::new(packet, g.id()), g))
 }
 
 static DEFAULT: OnceLock<Runtime> = OnceLock::new();
@@ -252,7 +307,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let r = with_current_sched(|s| spawn(s, f));
+    let site = Location::caller();
+    let r = with_current_sched(|s| spawn(s, f, site));
     match r {
         Ok(h) => h,
         Err(e) => panic!("{e}"),
@@ -265,6 +321,10 @@ where
 /// let v = goroutines::run(|| goroutines::go(|| 7).join().unwrap());
 /// assert_eq!(v, 7);
 /// ```
+///
+/// A program whose goroutines all end up asleep exits with Go's "fatal error: all goroutines
+/// are asleep - deadlock!" and a goroutine dump; see [`Builder::detect_deadlock`].
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send + 'static,
@@ -386,6 +446,46 @@ pub fn lock_os_thread() {
 /// Undoes one [`lock_os_thread`]; when the count reaches zero the goroutine may migrate again.
 pub fn unlock_os_thread() {
     sched::unlock_os_thread();
+}
+
+/// Everything the caller's runtime (or the default one) knows about itself: goroutines by
+/// state and wait reason, queue depths, threads, steals, parks, timers, network waiters and stack
+/// memory. It walks every goroutine; see [`Metrics`].
+///
+/// ```
+/// let m = goroutines::run(|| goroutines::metrics());
+/// assert!(m.goroutines >= 1 && m.running >= 1);
+/// ```
+pub fn metrics() -> Metrics {
+    with_current_sched(|s| metrics::metrics_of(s))
+}
+
+/// Every goroutine of the caller's runtime (or the default one), as Go prints them: id, state,
+/// wait reason and how long it has waited, the stack, and where it was started.
+///
+/// ```
+/// use goroutines::chan::Chan;
+/// goroutines::run(|| {
+///     let c = Chan::<()>::new(0);
+///     let rx = c.clone();
+///     let h = goroutines::go(move || rx.recv());
+///     while goroutines::metrics().waiting == 0 {
+///         goroutines::yield_now();
+///     }
+///     let text = goroutines::dump();
+///     assert!(text.contains(&format!("goroutine {} [chan receive", h.id())));
+///     assert!(text.contains("[running]")); // the caller
+///     c.close();
+///     h.join().unwrap();
+/// });
+/// ```
+///
+/// The calling goroutine and the parked ones are shown with their stacks, taken without
+/// stopping the program (a parked goroutine is held parked while its stack is read); a goroutine
+/// running on another thread, or runnable, is shown without one. Frames are resolved from the
+/// binary's debug information: build with `debug = 1` (or more) for file and line numbers.
+pub fn dump() -> String {
+    with_current_sched(|s| dump::dump_sched(s))
 }
 
 /// A snapshot of the caller's runtime (or the default one).

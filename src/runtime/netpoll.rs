@@ -126,6 +126,11 @@ impl Netpoll {
         Ok(self.poller.get().expect("set above"))
     }
 
+    /// Goroutines waiting on a file descriptor of this runtime.
+    pub(crate) fn waiters(&self) -> usize {
+        self.get().map_or(0, |p| p.waiters.load(Ordering::SeqCst))
+    }
+
     /// Find-work step (Go's `netpoll(0)` in findRunnable): polls without blocking when some
     /// goroutine waits on an fd and no M is blocked in `epoll_wait`. Returns how many waiters it
     /// woke.

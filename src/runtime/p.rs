@@ -62,6 +62,10 @@ pub(crate) struct P {
     /// Free stacks. Owner only.
     stack_cache: UnsafeCell<Vec<Stack>>,
     pub(crate) timers: TimerHeap,
+    /// Goroutines parked by this P's owners, and goroutines (or batches) stolen by them, for
+    /// `metrics()`. Written only by the owner (a plain load and store), read by anyone.
+    pub(crate) parks: AtomicU64,
+    pub(crate) steals: AtomicU64,
 }
 
 // SAFETY: `stack_cache` is touched only by the P's owner, and ownership is handed over with
@@ -92,7 +96,21 @@ impl P {
             sched_tick: AtomicU32::new(0),
             stack_cache: UnsafeCell::new(Vec::new()),
             timers: TimerHeap::new(),
+            parks: AtomicU64::new(0),
+            steals: AtomicU64::new(0),
         }
+    }
+
+    /// Owner only: counts a park.
+    pub(crate) fn count_park(&self) {
+        self.parks
+            .store(self.parks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Owner only: counts a steal.
+    pub(crate) fn count_steal(&self) {
+        self.steals
+            .store(self.steals.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
     /// Owner only: queues `g`; with `next`, in `runnext`, kicking the previous occupant to the

@@ -74,6 +74,32 @@ pub enum WaitReason {
 }
 
 impl WaitReason {
+    /// All wait reasons, in declaration order (`WaitReason as u8` indexes it).
+    pub(crate) const ALL: [WaitReason; 18] = [
+        WaitReason::Zero,
+        WaitReason::ChanReceive,
+        WaitReason::ChanSend,
+        WaitReason::ChanReceiveNilChan,
+        WaitReason::ChanSendNilChan,
+        WaitReason::Select,
+        WaitReason::SelectNoCases,
+        WaitReason::Sleep,
+        WaitReason::SyncMutexLock,
+        WaitReason::SyncRWMutexRLock,
+        WaitReason::SyncRWMutexLock,
+        WaitReason::SyncWaitGroupWait,
+        WaitReason::SyncCondWait,
+        WaitReason::SyncOnce,
+        WaitReason::Semacquire,
+        WaitReason::IoWait,
+        WaitReason::Join,
+        WaitReason::LockedThread,
+    ];
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        WaitReason::ALL.get(v as usize).copied().unwrap_or(WaitReason::Zero)
+    }
+
     /// The text Go prints for this wait reason in a goroutine dump.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -294,6 +294,8 @@ mod tests {
         Arc::new(G::new(
             GoroutineId(NonZeroU64::new(id).unwrap()),
             sched.clone(),
+            std::panic::Location::caller(),
+            0,
         ))
     }
 

@@ -30,6 +30,7 @@
 //! spawn (a system call per goroutine); both are what Go moved away from in its 2012 scheduler.
 
 use std::io;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -43,7 +44,9 @@ use super::p::{pstate, P};
 use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
 use super::timer::{Entry, RawTimer, TimerAction};
+use super::allgs::AllGs;
 use super::{fastrand, signal, sysmon};
+use crate::trace;
 
 /// Most Ps a runtime can have.
 pub const MAX_PROCS: usize = 4096;
@@ -83,6 +86,13 @@ pub(crate) struct Sched {
     sysmon_cv: std::sync::Condvar,
     /// The netpoller (net): epoll, created on first use (`netpoll.rs`).
     pub(crate) netpoll: Netpoll,
+    /// Every live goroutine (`allgs.rs`).
+    pub(crate) allgs: AllGs,
+    /// The main goroutines of top-level `Runtime::run` calls, whose OS threads wait for them:
+    /// the deadlock detector is armed while there is one (`deadlock.rs`).
+    pub(crate) mains: Mutex<Vec<GRef>>,
+    /// Whether the deadlock detector may end the process (`Builder::detect_deadlock`).
+    pub(crate) detect_deadlock: AtomicBool,
 }
 
 struct Idle {
@@ -123,6 +133,9 @@ impl Sched {
             sysmon_lock: Mutex::new(()),
             sysmon_cv: std::sync::Condvar::new(),
             netpoll: Netpoll::new(),
+            allgs: AllGs::new(),
+            mains: Mutex::new(Vec::new()),
+            detect_deadlock: AtomicBool::new(true),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -259,8 +272,8 @@ impl Sched {
     // ---- spawning and readying ----
 
     /// Starts a goroutine running `f` (Go's newproc): it goes to `runnext` of the caller's P, or
-    /// to the global queue from outside the runtime.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, f: F) -> io::Result<GRef>
+    /// to the global queue from outside the runtime. `site` is where `go` was called.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, f: F, site: &'static Location<'static>) -> io::Result<GRef>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -273,7 +286,13 @@ impl Sched {
             std::num::NonZeroU64::new(NEXT_GOROUTINE_ID.fetch_add(1, Ordering::Relaxed))
                 .expect("id overflow"),
         );
-        let g = Arc::new(G::new(id, self.clone()));
+        let parent = g::current_id();
+        let g = Arc::new(G::new(
+            id,
+            self.clone(),
+            site,
+            parent.map_or(0, |p| p.as_u64()),
+        ));
         let p = self.current_p();
         let stack = match &p {
             Some(p) => p.alloc_stack(self.stack_size)?,
@@ -294,6 +313,10 @@ impl Sched {
             unsafe { g.install_pending(stack, Box::new(f)) };
         }
         self.ngoroutine.fetch_add(1, Ordering::Relaxed);
+        self.allgs.insert(&g);
+        if trace::enabled() {
+            trace::go_create(id, parent, site);
+        }
         match p {
             Some(p) => p.put(g.clone(), true, &self.global),
             None => self.global.push(g.clone()),
@@ -306,6 +329,9 @@ impl Sched {
     /// woken goroutine runs next, or to the global queue from outside the runtime.
     pub(crate) fn ready(&self, g: GRef) {
         g.set_status(GStatus::Runnable);
+        if trace::enabled() {
+            trace::go_unpark(g.id(), g::current_id());
+        }
         match self.current_p() {
             Some(p) => p.put(g, true, &self.global),
             None => self.global.push(g),
@@ -449,7 +475,7 @@ impl Sched {
         }
     }
 
-    fn earliest_timer(&self) -> u64 {
+    pub(crate) fn earliest_timer(&self) -> u64 {
         (0..self.max_procs())
             .filter_map(|i| self.p(i))
             .map(|p| p.timers.next_when())
@@ -549,7 +575,7 @@ impl Sched {
         }
     }
 
-    fn any_runnable(&self) -> bool {
+    pub(crate) fn any_runnable(&self) -> bool {
         // SeqCst: the re-check of the idling side (module docs).
         std::sync::atomic::fence(Ordering::SeqCst);
         self.global.len() > 0
@@ -595,10 +621,12 @@ impl Sched {
                     }
                 }
                 if let Some(g) = victim.runq.steal_into(&p.runq) {
+                    p.count_steal();
                     return Some(g);
                 }
                 if take_runnext {
                     if let Some(g) = victim.take_runnext() {
+                        p.count_steal();
                         return Some(g);
                     }
                 }
@@ -751,6 +779,10 @@ impl Sched {
                     .store(me | pstate::RUNNING, Ordering::Release);
             }
             g::set_current(Arc::as_ptr(&g));
+            m.curg.store(g.id().as_u64(), Ordering::Relaxed);
+            if trace::enabled() {
+                self.trace_start(&g, p);
+            }
             // SAFETY: this M took `g` from a run queue (or was handed it), so it owns the G and
             // its coroutine (g.rs module docs).
             if let Some((stack, f)) = unsafe { g.take_pending() } {
@@ -763,6 +795,7 @@ impl Sched {
                 .unwrap_or_else(|| fatal("running a goroutine without a stack"));
             let r = co.resume(());
             g::set_current(std::ptr::null());
+            m.curg.store(0, Ordering::Relaxed);
             // Take the P back for scheduler work, unless sysmon took it away meanwhile (a hog,
             // or a long `blocking` call), in which case this M goes on without one.
             let p = m::current_p();
@@ -779,6 +812,12 @@ impl Sched {
                     .is_err();
             if lost {
                 m::set_current_p(std::ptr::null());
+            }
+            if trace::enabled() {
+                trace_stop(&g, p, lost, &r);
+            }
+            if let (false, CoroutineResult::Yield(Switch::Park)) = (lost, &r) {
+                self.p_ref(p).count_park();
             }
             match r {
                 CoroutineResult::Yield(Switch::Yield) => {
@@ -823,6 +862,16 @@ impl Sched {
                 }
             }
         }
+    }
+
+    /// Records the start of a run of `g` on `p` (null: no P) in the trace.
+    #[cold]
+    fn trace_start(&self, g: &G, p: *const P) {
+        let (pid, local) = match (!p.is_null()).then(|| self.p_ref(p)) {
+            Some(p) => (Some(p.id), p.runq.len() as usize + usize::from(p.has_runnext())),
+            None => (None, 0),
+        };
+        trace::go_start(g.id(), g.spawn_site, pid, local, self.global.len());
     }
 
     /// A goroutine finished: recycle its stack.
@@ -986,6 +1035,34 @@ impl Sched {
         (self.global.len(), locals)
     }
 
+    /// Schedules done by all Ps: moves whenever any goroutine runs.
+    pub(crate) fn tick_sum(&self) -> u64 {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| u64::from(p.sched_tick.load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    /// Ms sleeping without a P, and Ms spinning.
+    pub(crate) fn idle_and_spinning_ms(&self) -> (usize, usize) {
+        (self.idle().ms.len(), self.nmspinning.load(Ordering::Relaxed))
+    }
+
+    /// Every M, for `scheddetail`.
+    pub(crate) fn all_ms(&self) -> Vec<Arc<M>> {
+        self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Idle Ps.
+    pub(crate) fn idle_procs(&self) -> usize {
+        self.npidle.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since this runtime was created.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
     pub(crate) fn thread_count(&self) -> usize {
         self.allm.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -1034,8 +1111,24 @@ impl Drop for PGuard<'_> {
     }
 }
 
+/// Records the end of a run of `g` in the trace.
+#[cold]
+fn trace_stop(g: &G, p: *const P, lost: bool, r: &CoroutineResult<Switch, ()>) {
+    // SAFETY: as in `Sched::p_ref`: a P pointer of this M is a live P of its Sched.
+    let pid = (!p.is_null()).then(|| unsafe { (*p).id });
+    let why = match r {
+        CoroutineResult::Return(()) => trace::StopReason::Exit,
+        _ if lost => trace::StopReason::Preempted,
+        CoroutineResult::Yield(Switch::Park) => trace::StopReason::Park(g.wait_reason()),
+        CoroutineResult::Yield(Switch::Yield) => trace::StopReason::Yield,
+        CoroutineResult::Yield(Switch::Requeue) => trace::StopReason::Preempted,
+    };
+    trace::go_stop(g.id(), pid, why);
+}
+
 /// The coroutine that runs `f` as goroutine `g` on `stack`.
 fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::Stack, f: F) -> Co {
+    g.set_stack_bounds(stack.top() - stack.size(), stack.top());
     let gp = SendPtr(Arc::as_ptr(g));
     Co::with_stack(stack, move |yielder, ()| {
         let gp = gp;
@@ -1078,6 +1171,7 @@ pub(crate) fn park_current(g: &G, reason: WaitReason) {
         return;
     }
     g.set_wait_reason(reason);
+    g.mark_wait_start();
     let pinned = pin_if_unwinding(g);
     g.switch_out(Switch::Park);
     unpin(g, pinned);
@@ -1168,6 +1262,7 @@ pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
         return f();
     }
     p.syscall_seq.fetch_add(1, Ordering::Relaxed);
+    g.set_status(GStatus::Syscall);
     struct Exit<'a> {
         g: &'a GRef,
         p: &'a P,
@@ -1175,6 +1270,7 @@ pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
     }
     impl Drop for Exit<'_> {
         fn drop(&mut self) {
+            self.g.set_status(GStatus::Running);
             exit_blocking(self.g, self.p, self.me);
         }
     }

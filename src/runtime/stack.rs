@@ -349,6 +349,44 @@ pub(crate) fn alloc_batch(size: usize, want: usize, out: &mut Vec<Stack>) -> io:
     Ok(())
 }
 
+/// Bytes of address space reserved for stacks (every arena), and bytes of it resident in
+/// memory, for `metrics()`. Residency is asked of the kernel (`mincore`) for the slots ever
+/// handed out, so the call costs time in proportion to the stacks in use.
+pub(crate) fn memory() -> (usize, usize) {
+    let mut ranges = Vec::new();
+    let mut reserved = 0;
+    {
+        let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+        for a in pools.iter().flat_map(|p| p.arenas.iter()) {
+            reserved += a.slot_size * a.nslots;
+            ranges.push((a.base, a.slot_size * a.used));
+        }
+    }
+    let page = page_size();
+    let mut vec = vec![0u8; 1 << 16];
+    let mut resident = 0;
+    for (base, len) in ranges {
+        let mut off = 0;
+        while off < len {
+            let n = ((len - off) / page).min(vec.len());
+            // SAFETY: `[base + off, base + off + n pages)` lies inside an arena mapping, which
+            // is never unmapped, and `vec` has room for one byte per page.
+            let r = unsafe {
+                libc::mincore(
+                    (base + off) as *mut libc::c_void,
+                    n * page,
+                    vec.as_mut_ptr().cast(),
+                )
+            };
+            if r == 0 {
+                resident += vec[..n].iter().filter(|&&b| b & 1 != 0).count() * page;
+            }
+            off += n * page;
+        }
+    }
+    (reserved, resident)
+}
+
 /// Returns stacks to the shared warm pool, and wakes the scavenger if the pool grew too big.
 pub(crate) fn free_batch(stacks: impl IntoIterator<Item = Stack>) {
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
@@ -373,7 +411,9 @@ fn wake_scavenger() {
             .name("goroutines-scavenger".into())
             .spawn(scavenger);
         // Without the thread, memory is simply not given back: not worth failing a spawn over.
-        drop(spawned);
+        if spawned.is_ok() {
+            super::deadlock::AUX_THREADS.fetch_add(1, Ordering::Relaxed);
+        }
     });
     let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
     if !*pending {

@@ -66,7 +66,9 @@ fn run(weak: Weak<Sched>) {
                 return;
             }
             if sched.all_idle() {
-                // Nothing runs: sleep until an M starts (`Sched::startm` wakes us).
+                // Nothing runs: unless that is a deadlock (which ends the process), sleep until
+                // an M starts (`Sched::startm` wakes us).
+                super::deadlock::check(&sched);
                 sched.sysmon_wait();
                 seen.clear();
                 delay = MIN_DELAY;

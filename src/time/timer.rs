@@ -42,8 +42,11 @@ pub struct Timer {
 enum Fire {
     /// Send the time on this one-slot channel.
     Chan(Chan<Instant>),
-    /// Start a goroutine running this function.
-    Func(Arc<dyn Fn() + Send + Sync>),
+    /// Start a goroutine running this function; the site is where `after_func` was called.
+    Func(
+        Arc<dyn Fn() + Send + Sync>,
+        &'static std::panic::Location<'static>,
+    ),
 }
 
 /// The part of a timer its action reaches.
@@ -126,7 +129,7 @@ impl Timer {
     pub fn chan(&self) -> RecvChan<Instant> {
         match &self.shared.fire {
             Fire::Chan(c) => c.receiver(),
-            Fire::Func(_) => Chan::nil().receiver(),
+            Fire::Func(..) => Chan::nil().receiver(),
         }
     }
 
@@ -186,7 +189,7 @@ impl Timer {
     fn drain(&self) -> bool {
         match &self.shared.fire {
             Fire::Chan(c) => c.try_recv().is_ok(),
-            Fire::Func(_) => false,
+            Fire::Func(..) => false,
         }
     }
 
@@ -231,12 +234,12 @@ fn fire_now(shared: &Shared) {
         Fire::Chan(c) => {
             let _ = c.try_send(Instant::now());
         }
-        Fire::Func(f) => {
+        Fire::Func(f, site) => {
             let Some(sched) = shared.sched.upgrade() else {
                 return;
             };
             let f = f.clone();
-            if crate::runtime::spawn(&sched, move || f()).is_err() {
+            if crate::runtime::spawn(&sched, move || f(), site).is_err() {
                 crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
             }
         }
@@ -247,7 +250,7 @@ impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.shared.fire {
             Fire::Chan(_) => "chan",
-            Fire::Func(_) => "func",
+            Fire::Func(..) => "func",
         };
         let slot = lock(&self.shared.slot);
         f.debug_struct("Timer")
@@ -311,11 +314,12 @@ pub fn after(d: Duration) -> RecvChan<Instant> {
 /// # Panics
 /// The timer's goroutine aborts the process if no stack can be mapped for it, as Go throws when
 /// it runs out of memory.
+#[track_caller]
 pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
     F: Fn() + Send + Sync + 'static,
 {
-    Timer::with_fire(Fire::Func(Arc::new(f)), d)
+    Timer::with_fire(Fire::Func(Arc::new(f), std::panic::Location::caller()), d)
 }
 
 // A panic cannot leave a timer half-updated: its state changes under a lock in a few stores.

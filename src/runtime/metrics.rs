@@ -1,0 +1,118 @@
+//! `metrics()`: one plain struct with what the scheduler knows about itself.
+//!
+//! Counters are read one after another without stopping the scheduler, so the numbers are each
+//! exact at the moment they were read but not one consistent instant (as Go's runtime/metrics).
+//! The goroutine counts by state come from a walk over every goroutine (`allgs.rs`), and the
+//! stack residency from asking the kernel about every stack in use: a call costs time in
+//! proportion to the goroutines alive (about 20 ms per million). For a cheap poll of queue
+//! depths, use [`stats`](crate::stats).
+
+use std::sync::atomic::Ordering;
+
+use super::g::GStatus;
+use super::park::WaitReason;
+use super::sched::Sched;
+
+/// What the scheduler knows about itself, from [`metrics`](crate::metrics) or
+/// [`Runtime::metrics`](crate::Runtime::metrics).
+///
+/// ```
+/// let rt = goroutines::Builder::new().max_procs(2).build().unwrap();
+/// let m = rt.run(|| {
+///     let c = goroutines::chan::Chan::<i32>::new(0);
+///     let rx = c.clone();
+///     let h = goroutines::go(move || rx.recv());
+///     // Let it park on the channel.
+///     while goroutines::metrics().waiting == 0 {
+///         goroutines::yield_now();
+///     }
+///     let m = goroutines::metrics();
+///     c.send(1);
+///     h.join().unwrap();
+///     m
+/// });
+/// assert_eq!(m.max_procs, 2);
+/// assert_eq!(m.local_queues.len(), 2);
+/// assert!(m.running >= 1); // the main goroutine, asking
+/// assert_eq!(m.waiting_by_reason, vec![(goroutines::runtime::WaitReason::ChanReceive, 1)]);
+/// assert!(m.parks >= 1);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// GOMAXPROCS.
+    pub max_procs: usize,
+    /// Goroutines started and not finished.
+    pub goroutines: usize,
+    /// Goroutines on an OS thread, running their own code.
+    pub running: usize,
+    /// Goroutines in a run queue, waiting for a P.
+    pub runnable: usize,
+    /// Goroutines parked (on a channel, a lock, a timer, a socket...).
+    pub waiting: usize,
+    /// Goroutines inside [`blocking`](crate::blocking).
+    pub syscall: usize,
+    /// The parked goroutines by wait reason, most common first; reasons with none are left out.
+    pub waiting_by_reason: Vec<(WaitReason, usize)>,
+    /// Goroutines in each P's local run queue (with `runnext`), by P.
+    pub local_queues: Vec<usize>,
+    /// Goroutines in the global run queue.
+    pub global_queue: usize,
+    /// OS threads (Ms) started.
+    pub threads: usize,
+    /// Ms asleep without a P.
+    pub idle_threads: usize,
+    /// Ms spinning: holding a P and looking for work.
+    pub spinning_threads: usize,
+    /// Successful steals from another P's run queue since the runtime started.
+    pub steals: u64,
+    /// Goroutines parked since the runtime started.
+    pub parks: u64,
+    /// Timers in the heaps, including stopped ones not yet cleaned up.
+    pub timers: usize,
+    /// Goroutines waiting on a socket or other file descriptor.
+    pub netpoll_waiters: usize,
+    /// Address space reserved for goroutine stacks, in bytes (process-wide: all runtimes share
+    /// the stack arenas).
+    pub stack_reserved_bytes: usize,
+    /// Memory of goroutine stacks resident in RAM, in bytes (process-wide).
+    pub stack_resident_bytes: usize,
+}
+
+pub(crate) fn metrics_of(s: &Sched) -> Metrics {
+    let mut m = Metrics {
+        max_procs: s.max_procs(),
+        goroutines: s.ngoroutine.load(Ordering::Relaxed),
+        ..Metrics::default()
+    };
+    let mut by_reason = [0usize; WaitReason::ALL.len()];
+    s.allgs.for_each(|g| match g.status() {
+        GStatus::Running => m.running += 1,
+        GStatus::Runnable => m.runnable += 1,
+        GStatus::Syscall => m.syscall += 1,
+        GStatus::Waiting => {
+            m.waiting += 1;
+            by_reason[g.wait_reason() as usize] += 1;
+        }
+        GStatus::Dead => {}
+    });
+    m.waiting_by_reason = WaitReason::ALL
+        .iter()
+        .zip(by_reason)
+        .filter(|&(_, n)| n > 0)
+        .map(|(&r, n)| (r, n))
+        .collect();
+    m.waiting_by_reason.sort_by(|a, b| b.1.cmp(&a.1));
+    (m.global_queue, m.local_queues) = s.queue_depths();
+    m.threads = s.thread_count();
+    (m.idle_threads, m.spinning_threads) = s.idle_and_spinning_ms();
+    // Every P ever created, retired ones too (Ps are created in id order and never freed).
+    for p in (0..super::sched::MAX_PROCS).map_while(|i| s.p_by_id(i)) {
+        m.steals += p.steals.load(Ordering::Relaxed);
+        m.parks += p.parks.load(Ordering::Relaxed);
+    }
+    m.timers = s.timer_count();
+    m.netpoll_waiters = s.netpoll.waiters();
+    (m.stack_reserved_bytes, m.stack_resident_bytes) = super::stack::memory();
+    m
+}
