@@ -135,10 +135,13 @@ fn child(case: &str) {
                 let c = c.clone();
                 go(move || c.recv());
             }
-            while goroutines::metrics().waiting < 3 {
-                goroutines::yield_now();
-            }
-            println!("ready");
+            // Say "ready" once all four, main included, are parked.
+            go(|| {
+                while goroutines::metrics().waiting < 4 {
+                    goroutines::yield_now();
+                }
+                println!("ready");
+            });
             // A pending timer: not a deadlock, so only the signal ends us.
             goroutines::time::sleep(Duration::from_secs(30));
         }),

@@ -102,7 +102,8 @@ pub(crate) fn metrics_of(s: &Sched) -> Metrics {
         .filter(|&(_, n)| n > 0)
         .map(|(&r, n)| (r, n))
         .collect();
-    m.waiting_by_reason.sort_by(|a, b| b.1.cmp(&a.1));
+    m.waiting_by_reason
+        .sort_by_key(|&(_, n)| std::cmp::Reverse(n));
     (m.global_queue, m.local_queues) = s.queue_depths();
     m.threads = s.thread_count();
     (m.idle_threads, m.spinning_threads) = s.idle_and_spinning_ms();

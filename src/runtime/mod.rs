@@ -21,6 +21,15 @@
 //! OS thread (std's blocking I/O, `std::sync`, `thread::sleep`) blocks its P with it: that is the
 //! contract documented in the crate docs.
 //!
+//! # Seeing inside
+//!
+//! Every goroutine is listed in its runtime's registry (`allgs.rs`) with its spawn site, parent,
+//! state and wait reason. From it come the goroutine dump (`dump.rs`, stacks walked by
+//! `traceback.rs`), `metrics()` (`metrics.rs`), the deadlock detector that sysmon runs when every
+//! P is idle (`deadlock.rs`), and the `GOROUTINES_DEBUG` schedtrace and SIGQUIT settings
+//! (`debug.rs`). The timeline trace lives in `crate::trace`; the scheduler calls its hooks only
+//! when a trace is running.
+//!
 //! # Stacks
 //!
 //! Each goroutine runs on a stack slot from a process-wide arena allocator (`stack.rs`), with a

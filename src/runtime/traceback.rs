@@ -373,10 +373,18 @@ pub(crate) fn format_frames(pcs: &[usize], out: &mut String) {
     }
 }
 
-/// The frames between the park/switch path on top and the coroutine entry at the bottom.
+/// The frames between the park/switch path on top and the coroutine entry at the bottom. Of
+/// the library frames the goroutine parked in (`RawChan::recv_slow`, `Waiter::wait`, ...), only
+/// the outermost is kept: the call the program made (`Chan::recv`), as Go hides `chanrecv`.
 fn user_frames(frames: &[Sym]) -> &[Sym] {
     let is = |f: &Sym, path: fn(&str) -> bool| f.name.as_deref().is_some_and(path);
-    let start = (frames.iter().position(|f| !is(f, is_switch_path))).unwrap_or(frames.len());
+    let mut start = (frames.iter().position(|f| !is(f, is_switch_path))).unwrap_or(frames.len());
+    while start + 1 < frames.len()
+        && is(&frames[start], is_library)
+        && is(&frames[start + 1], is_library)
+    {
+        start += 1;
+    }
     let end = (frames
         .iter()
         .rposition(|f| f.name.is_some() && !is(f, is_entry_path)))
@@ -389,6 +397,12 @@ fn user_frames(frames: &[Sym]) -> &[Sym] {
 fn is_switch_path(name: &str) -> bool {
     let path = name.trim_start_matches('<').split('<').next().unwrap_or("");
     under(name, &["goroutines::runtime::", "corosensei::"]) && !path.contains("::tests::")
+}
+
+/// Frames of this crate, outside its white-box tests.
+fn is_library(name: &str) -> bool {
+    let path = name.trim_start_matches('<').split('<').next().unwrap_or("");
+    under(name, &["goroutines::"]) && !path.contains("::tests::")
 }
 
 /// Frames of the coroutine entry: the switch path, the panic-catching glue under a goroutine,
