@@ -66,6 +66,21 @@ fn bad_stack_size_is_a_clear_error() {
 }
 
 #[test]
+fn bad_goroutines_debug_is_a_clear_error() {
+    for (v, why) in [
+        ("schedtrace=soon", "must be a period in milliseconds"),
+        ("gctrace=1", "unknown key"),
+        ("sigquit=yes", "must be 0 or 1"),
+    ] {
+        let err = child("GOROUTINES_DEBUG", v);
+        assert!(
+            err.contains(&format!("invalid GOROUTINES_DEBUG=\"{v}\"")) && err.contains(why),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn good_env_values_are_used() {
     if std::env::var_os("GOROUTINES_TEST_CHILD2").is_some() {
         assert_eq!(goroutines::max_procs(), 3);
