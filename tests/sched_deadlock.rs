@@ -18,18 +18,39 @@ fn main() {
         child(&case);
         return;
     }
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let tests: &[(&str, fn())] = &[
-        ("deadlock_unbuffered_send_in_main", deadlock_unbuffered_send_in_main),
-        ("deadlock_two_goroutines_wait_on_each_other", deadlock_two_goroutines_wait_on_each_other),
-        ("deadlock_select_without_ready_case", deadlock_select_without_ready_case),
+        (
+            "deadlock_unbuffered_send_in_main",
+            deadlock_unbuffered_send_in_main,
+        ),
+        (
+            "deadlock_two_goroutines_wait_on_each_other",
+            deadlock_two_goroutines_wait_on_each_other,
+        ),
+        (
+            "deadlock_select_without_ready_case",
+            deadlock_select_without_ready_case,
+        ),
         ("deadlock_empty_select", deadlock_empty_select),
         ("no_alarm_during_a_long_sleep", no_alarm_during_a_long_sleep),
-        ("no_alarm_while_a_peer_answers_later", no_alarm_while_a_peer_answers_later),
-        ("no_alarm_while_a_plain_thread_sends_later", no_alarm_while_a_plain_thread_sends_later),
+        (
+            "no_alarm_while_a_peer_answers_later",
+            no_alarm_while_a_peer_answers_later,
+        ),
+        (
+            "no_alarm_while_a_plain_thread_sends_later",
+            no_alarm_while_a_plain_thread_sends_later,
+        ),
         ("no_alarm_during_blocking", no_alarm_during_blocking),
         ("detection_can_be_turned_off", detection_can_be_turned_off),
-        ("sigquit_dumps_every_goroutine", sigquit_dumps_every_goroutine),
+        (
+            "sigquit_dumps_every_goroutine",
+            sigquit_dumps_every_goroutine,
+        ),
         ("schedtrace_lines_parse", schedtrace_lines_parse),
         ("scheddetail_lines_parse", scheddetail_lines_parse),
     ];
@@ -123,7 +144,10 @@ fn child(case: &str) {
             println!("done");
         }),
         "off" => {
-            let rt = goroutines::Builder::new().detect_deadlock(false).build().unwrap();
+            let rt = goroutines::Builder::new()
+                .detect_deadlock(false)
+                .build()
+                .unwrap();
             rt.run(|| {
                 println!("blocking forever");
                 Chan::<i32>::new(0).recv()
@@ -197,17 +221,36 @@ fn run_case(case: &str, env: &[(&str, &str)], limit: Duration, may_hang: bool) -
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     if code.is_none() && !may_hang {
         panic!("case {case} hung for {limit:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     }
-    Out { code, stdout, stderr }
+    Out {
+        code,
+        stdout,
+        stderr,
+    }
 }
 
 fn expect_deadlock(case: &str) -> String {
     let o = run_case(case, &[], Duration::from_secs(30), false);
-    assert_eq!(o.code, Some(2), "case {case}: want exit status 2\nstderr:\n{}", o.stderr);
+    assert_eq!(
+        o.code,
+        Some(2),
+        "case {case}: want exit status 2\nstderr:\n{}",
+        o.stderr
+    );
     assert!(
         o.stderr.starts_with(&format!("{DEADLOCK}\n\n")),
         "case {case}: want Go's message first\nstderr:\n{}",
@@ -229,8 +272,14 @@ fn expect_clean(case: &str) {
 
 fn deadlock_unbuffered_send_in_main() {
     let err = expect_deadlock("unbuffered_send");
-    assert!(err.contains("goroutine ") && err.contains(" [chan send"), "{err}");
-    assert!(err.contains("created by a plain thread at tests/sched_deadlock.rs:"), "{err}");
+    assert!(
+        err.contains("goroutine ") && err.contains(" [chan send"),
+        "{err}"
+    );
+    assert!(
+        err.contains("created by a plain thread at tests/sched_deadlock.rs:"),
+        "{err}"
+    );
     // The stack names the program's own function (the main goroutine's closure in `child`).
     assert!(err.contains("sched_deadlock::child"), "{err}");
 }
@@ -278,7 +327,11 @@ fn detection_can_be_turned_off() {
         Duration::from_millis(1500),
         true,
     );
-    assert_eq!(o.code, None, "GOROUTINES_DEBUG=deadlock=0 must turn it off\n{}", o.stderr);
+    assert_eq!(
+        o.code, None,
+        "GOROUTINES_DEBUG=deadlock=0 must turn it off\n{}",
+        o.stderr
+    );
 }
 
 fn sigquit_dumps_every_goroutine() {
@@ -290,13 +343,20 @@ fn sigquit_dumps_every_goroutine() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line.trim(), "ready");
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) }, 0);
     let st = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(st.code(), Some(2), "{err}");
     assert!(err.starts_with("SIGQUIT: quit\n"), "{err}");
     assert_eq!(err.matches(" [chan receive").count(), 3, "{err}");
@@ -304,10 +364,23 @@ fn sigquit_dumps_every_goroutine() {
 }
 
 fn schedtrace_lines_parse() {
-    let o = run_case("schedtrace", &[("GOROUTINES_DEBUG", "schedtrace=50")], Duration::from_secs(30), false);
+    let o = run_case(
+        "schedtrace",
+        &[("GOROUTINES_DEBUG", "schedtrace=50")],
+        Duration::from_secs(30),
+        false,
+    );
     assert_eq!(o.code, Some(0), "{}", o.stderr);
-    let lines: Vec<&str> = o.stderr.lines().filter(|l| l.starts_with("SCHED ")).collect();
-    assert!(lines.len() >= 3, "want a line every 50 ms over 400 ms:\n{}", o.stderr);
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("SCHED "))
+        .collect();
+    assert!(
+        lines.len() >= 3,
+        "want a line every 50 ms over 400 ms:\n{}",
+        o.stderr
+    );
     for l in lines {
         parse_sched_line(l);
     }
@@ -334,13 +407,34 @@ fn parse_sched_line(l: &str) {
         .collect();
     assert_eq!(
         names,
-        ["gomaxprocs", "idleprocs", "threads", "spinningthreads", "needspinning", "idlethreads", "runqueue"],
+        [
+            "gomaxprocs",
+            "idleprocs",
+            "threads",
+            "spinningthreads",
+            "needspinning",
+            "idlethreads",
+            "runqueue"
+        ],
         "{l}"
     );
-    let (locals, ticks) = queues.split_once(" ] schedticks=[ ").unwrap_or_else(|| panic!("{l}"));
-    assert_eq!(locals.split(' ').map(|n| n.parse::<usize>().unwrap()).count(), procs, "{l}");
+    let (locals, ticks) = queues
+        .split_once(" ] schedticks=[ ")
+        .unwrap_or_else(|| panic!("{l}"));
+    assert_eq!(
+        locals
+            .split(' ')
+            .map(|n| n.parse::<usize>().unwrap())
+            .count(),
+        procs,
+        "{l}"
+    );
     let ticks = ticks.strip_suffix(" ]").unwrap_or_else(|| panic!("{l}"));
-    assert_eq!(ticks.split(' ').map(|n| n.parse::<u64>().unwrap()).count(), procs, "{l}");
+    assert_eq!(
+        ticks.split(' ').map(|n| n.parse::<u64>().unwrap()).count(),
+        procs,
+        "{l}"
+    );
 }
 
 fn scheddetail_lines_parse() {
@@ -353,7 +447,10 @@ fn scheddetail_lines_parse() {
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     let sched = o.stderr.lines().filter(|l| l.starts_with("SCHED ")).count();
     assert!(sched >= 3, "{}", o.stderr);
-    assert!(o.stderr.lines().any(|l| l.ends_with("gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0")));
+    assert!(o
+        .stderr
+        .lines()
+        .any(|l| l.ends_with("gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0")));
     for l in o.stderr.lines().filter(|l| l.starts_with("  ")) {
         let l = l.trim_start();
         let ok = (l.starts_with('P') && l.contains(": status=") && l.contains(" schedtick="))
@@ -361,5 +458,11 @@ fn scheddetail_lines_parse() {
             || (l.starts_with('G') && l.contains(": status=") && l.contains(" lockedm="));
         assert!(ok, "unexpected detail line {l:?}");
     }
-    assert!(o.stderr.lines().any(|l| l.starts_with("  G1") || l.starts_with("  G")), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with("  G1") || l.starts_with("  G")),
+        "{}",
+        o.stderr
+    );
 }

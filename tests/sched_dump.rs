@@ -94,14 +94,24 @@ fn dump_names_every_goroutine_with_reason_and_site() {
         let d = goroutines::dump();
 
         assert!(header(&d, main).ends_with("[running]:"), "{d}");
-        assert!(block(&d, main).contains("dump_names_every_goroutine"), "{d}");
+        assert!(
+            block(&d, main).contains("dump_names_every_goroutine"),
+            "{d}"
+        );
         for (h, reason, func, line) in &cases {
             let head = header(&d, h.id());
-            assert!(head.starts_with(&format!("goroutine {} [{reason}, ", h.id())), "{head}\n{d}");
+            assert!(
+                head.starts_with(&format!("goroutine {} [{reason}, ", h.id())),
+                "{head}\n{d}"
+            );
             // The wait time: at least the 20 ms slept above.
             assert!(head.contains("ms]") || head.contains("s]"), "{head}");
             let b = block(&d, h.id());
-            assert!(b.contains(func), "want {func} on the stack of goroutine {}:\n{b}", h.id());
+            assert!(
+                b.contains(func),
+                "want {func} on the stack of goroutine {}:\n{b}",
+                h.id()
+            );
             let site = format!("created by goroutine {main} at tests/sched_dump.rs:{line}:");
             let last = b.lines().last().unwrap();
             assert!(last.starts_with(&site), "want {site:?} last in\n{b}");
@@ -194,7 +204,10 @@ fn metrics_count_network_waiters() {
         while goroutines::metrics().netpoll_waiters == 0 {
             goroutines::yield_now();
         }
-        assert_eq!(goroutines::metrics().waiting_by_reason, vec![(WaitReason::IoWait, 1)]);
+        assert_eq!(
+            goroutines::metrics().waiting_by_reason,
+            vec![(WaitReason::IoWait, 1)]
+        );
         let _c = goroutines::net::TcpStream::connect(addr).unwrap();
         h.join().unwrap().unwrap();
         assert_eq!(goroutines::metrics().netpoll_waiters, 0);

@@ -135,7 +135,11 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
     if !detail {
         out.push_str(" [");
         for p in &ps {
-            let _ = write!(out, " {}", p.runq.len() as usize + usize::from(p.has_runnext()));
+            let _ = write!(
+                out,
+                " {}",
+                p.runq.len() as usize + usize::from(p.has_runnext())
+            );
         }
         out.push_str(" ] schedticks=[ ");
         for p in &ps {
@@ -203,7 +207,11 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
             g.id(),
             st.go_number(),
             g.wait_reason(),
-            if lockedm == 0 { "nil".to_string() } else { m_id(lockedm) },
+            if lockedm == 0 {
+                "nil".to_string()
+            } else {
+                m_id(lockedm)
+            },
         );
     });
     out
@@ -311,7 +319,10 @@ mod tests {
     #[test]
     fn bad_settings_name_the_variable_and_the_key() {
         let e = parse("schedtrace=soon").unwrap_err().to_string();
-        assert!(e.contains("GOROUTINES_DEBUG") && e.contains("schedtrace=soon"), "{e}");
+        assert!(
+            e.contains("GOROUTINES_DEBUG") && e.contains("schedtrace=soon"),
+            "{e}"
+        );
         let e = parse("gctrace=1").unwrap_err().to_string();
         assert!(e.contains("unknown key") && e.contains("gctrace"), "{e}");
         assert!(parse("sigquit=yes").is_err());

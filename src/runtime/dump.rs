@@ -62,7 +62,11 @@ fn write_goroutine(out: &mut String, gp: &g::GRef, is_caller: bool, now: u64) {
             head.push_str(&w);
         }
     }
-    if !gp.locked_m.load(std::sync::atomic::Ordering::Relaxed).is_null() {
+    if !gp
+        .locked_m
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .is_null()
+    {
         head.push_str(", locked to thread");
     }
     let _ = writeln!(out, "goroutine {} [{head}]:", gp.id());

@@ -407,8 +407,7 @@ impl G {
             Ok(_) => false,
             Err(_) => {
                 // INSPECTING_NOTIFIED: only `notify` moves it there, and only we move it on.
-                self.park_state
-                    .store(park_state::EMPTY, Ordering::Relaxed);
+                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
                 true
             }
         }

@@ -97,7 +97,10 @@ impl WaitReason {
     ];
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        WaitReason::ALL.get(v as usize).copied().unwrap_or(WaitReason::Zero)
+        WaitReason::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(WaitReason::Zero)
     }
 
     /// The text Go prints for this wait reason in a goroutine dump.

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
+use super::allgs::AllGs;
 use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
 use super::m::{self, M};
 use super::netpoll::Netpoll;
@@ -44,7 +45,6 @@ use super::p::{pstate, P};
 use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
 use super::timer::{Entry, RawTimer, TimerAction};
-use super::allgs::AllGs;
 use super::{fastrand, signal, sysmon};
 use crate::trace;
 
@@ -273,7 +273,11 @@ impl Sched {
 
     /// Starts a goroutine running `f` (Go's newproc): it goes to `runnext` of the caller's P, or
     /// to the global queue from outside the runtime. `site` is where `go` was called.
-    pub(crate) fn spawn<F>(self: &Arc<Self>, f: F, site: &'static Location<'static>) -> io::Result<GRef>
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        f: F,
+        site: &'static Location<'static>,
+    ) -> io::Result<GRef>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -814,7 +818,7 @@ impl Sched {
                 m::set_current_p(std::ptr::null());
             }
             if trace::enabled() {
-                trace_stop(&g, p, lost, &r);
+                trace_stop(&g, p, &r);
             }
             if let (false, CoroutineResult::Yield(Switch::Park)) = (lost, &r) {
                 self.p_ref(p).count_park();
@@ -868,7 +872,10 @@ impl Sched {
     #[cold]
     fn trace_start(&self, g: &G, p: *const P) {
         let (pid, local) = match (!p.is_null()).then(|| self.p_ref(p)) {
-            Some(p) => (Some(p.id), p.runq.len() as usize + usize::from(p.has_runnext())),
+            Some(p) => (
+                Some(p.id),
+                p.runq.len() as usize + usize::from(p.has_runnext()),
+            ),
             None => (None, 0),
         };
         trace::go_start(g.id(), g.spawn_site, pid, local, self.global.len());
@@ -1045,7 +1052,10 @@ impl Sched {
 
     /// Ms sleeping without a P, and Ms spinning.
     pub(crate) fn idle_and_spinning_ms(&self) -> (usize, usize) {
-        (self.idle().ms.len(), self.nmspinning.load(Ordering::Relaxed))
+        (
+            self.idle().ms.len(),
+            self.nmspinning.load(Ordering::Relaxed),
+        )
     }
 
     /// Every M, for `scheddetail`.
@@ -1113,12 +1123,13 @@ impl Drop for PGuard<'_> {
 
 /// Records the end of a run of `g` in the trace.
 #[cold]
-fn trace_stop(g: &G, p: *const P, lost: bool, r: &CoroutineResult<Switch, ()>) {
+fn trace_stop(g: &G, p: *const P, r: &CoroutineResult<Switch, ()>) {
     // SAFETY: as in `Sched::p_ref`: a P pointer of this M is a live P of its Sched.
     let pid = (!p.is_null()).then(|| unsafe { (*p).id });
+    // A goroutine that lost its P (a hog, a long `blocking`) still parked or yielded: say so.
+    // Only a Requeue, which is the loss itself, reads as preempted.
     let why = match r {
         CoroutineResult::Return(()) => trace::StopReason::Exit,
-        _ if lost => trace::StopReason::Preempted,
         CoroutineResult::Yield(Switch::Park) => trace::StopReason::Park(g.wait_reason()),
         CoroutineResult::Yield(Switch::Yield) => trace::StopReason::Yield,
         CoroutineResult::Yield(Switch::Requeue) => trace::StopReason::Preempted,

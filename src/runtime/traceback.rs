@@ -538,8 +538,11 @@ mod tests {
         let with = |pc, sp| Regs { pc, sp, bp: sp };
         // SAFETY: for all these walks, each range is this thread's stack or a live buffer of ours.
         unsafe {
-            assert_eq!(walk(with(0, here.sp), stack.clone(), 64), []);
-            assert_eq!(walk(here, stack.clone(), 0), []);
+            assert_eq!(
+                walk(with(0, here.sp), stack.clone(), 64),
+                Vec::<usize>::new()
+            );
+            assert_eq!(walk(here, stack.clone(), 0), Vec::<usize>::new());
             assert_eq!(walk(with(here.pc, stack.end), stack.clone(), 64), [here.pc]);
             assert_eq!(walk(with(here.pc, 8), stack.clone(), 64), [here.pc]);
             assert_eq!(walk(with(data, here.sp), stack.clone(), 64), [data]);

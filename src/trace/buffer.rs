@@ -3,39 +3,48 @@
 //! Protocol (see the module docs of `trace` for why per-thread buffers):
 //! 1. [`start_session`] creates the file, installs a [`Session`] under the `SESSION` lock, bumps
 //!    the generation `GEN`, resets the event budget and sets `ENABLED`.
-//! 2. A hook calls [`record`]. The thread's buffer (a thread-local `Arc<Buffer>`) is used if it
-//!    belongs to the current generation; otherwise the thread registers a fresh one in the
-//!    session's list under the `SESSION` lock (once per thread per trace). The event is pushed
-//!    under the buffer's own lock, which only `stop` ever contends for.
-//! 3. [`take_session`] clears `ENABLED` and removes the session under the `SESSION` lock; the
-//!    caller then closes every registered buffer (threads that have exited included, since the
-//!    list holds them) and takes their events.
+//! 2. A hook calls [`record`]. The thread's [`Local`] state (thread-local) is used if it belongs
+//!    to the current generation; otherwise the thread registers a fresh [`Buffer`] in the
+//!    session's list under the `SESSION` lock (once per thread per trace).
+//! 3. The event goes into the thread's current [`Chunk`]: a fixed array of slots written only by
+//!    this thread, and a length it publishes with a `Release` store after writing each slot. No
+//!    lock and no read-modify-write on the hot path (measured: an uncontended mutex around the
+//!    push made `ChanSync` with tracing on ~10% slower, ~20 ns per event, median of 20 runs).
+//! 4. When the chunk is full the thread reserves another (a [`CHUNK`] of events from the shared
+//!    `BUDGET`, one atomic add) and appends it to its buffer's chunk list under that list's lock.
+//! 5. [`take_session`] clears `ENABLED` and removes the session under the `SESSION` lock, then
+//!    takes every buffer's chunk list (threads that have exited included, since the session's
+//!    list holds their buffers) and copies out each chunk's published events: it loads the
+//!    length with `Acquire`, pairing with the writer's `Release`, so every slot below it is
+//!    fully written, and the writer never touches those slots again. A writer that has not yet
+//!    seen `ENABLED` cleared may go on writing slots above that length, which nobody reads.
 //!
 //! Memory orderings: `ENABLED` and `GEN` are read `Relaxed` on the hot path and need no pairing,
 //! because nothing is published through them. A thread that sees a stale value either records
-//! into a closed buffer (the event is discarded, see [`Inner::push`]) or tries to register and
-//! finds, under the `SESSION` lock (whose lock/unlock orders it after `start`/`stop`), the true
-//! state. The cost of a stale read is at most one lost event in the instant a trace starts or
-//! stops.
+//! into a chunk already taken (the event is lost) or tries to register and finds, under the
+//! `SESSION` lock (whose lock/unlock orders it after `start`/`stop`), the true state. The cost of
+//! a stale read is at most one lost event in the instant a trace starts or stops.
 //!
-//! Bounded memory: the whole trace holds at most [`MAX_EVENTS`] events. Threads reserve them in
-//! chunks of [`CHUNK`] from the shared `BUDGET` counter (one shared atomic add per chunk, not per
-//! event) and store each chunk in a vector of its own, so a long trace never copies what it has
-//! recorded into a bigger vector; past the cap events are counted as dropped and the trace says
-//! so in its metadata.
+//! Bounded memory: the whole trace holds at most [`MAX_EVENTS`] events, reserved a chunk at a
+//! time. The first thread that finds the budget spent clears `ENABLED`, so the rest of the run
+//! pays nothing; the trace is cut at that moment and its metadata says so (`ENABLED` then no
+//! longer means "a trace is running": [`running`] answers that). After a trace, each thread keeps
+//! its last chunk (at most `CHUNK` events, 160 KiB) until it records again or exits.
 //!
 //! Timestamps are read with [`Clock`] (`clock.rs`) and converted to nanoseconds since the start
 //! by [`take_session`].
 
-use super::clock::Clock;
-use super::StopReason;
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::fs::File;
 use std::io;
+use std::mem::MaybeUninit;
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::clock::Clock;
+use super::StopReason;
 
 /// Most events one trace holds (about 40 bytes each: some 80 MB of memory, and a JSON file of a
 /// few hundred MB, about as much as Perfetto's UI opens comfortably).
@@ -43,11 +52,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) const MAX_EVENTS: usize = 2_000_000;
 /// Small in unit tests, so that the cap can be reached.
 #[cfg(test)]
-pub(crate) const MAX_EVENTS: usize = 2_000_000;
+pub(crate) const MAX_EVENTS: usize = 20_000;
 /// Events a thread reserves from the shared budget, and allocates memory for, at a time.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 4096;
 
-/// Whether a trace is running: the only thing the scheduler reads when tracing is off.
+/// Whether the hooks should record: the only thing the scheduler reads when tracing is off.
 pub(super) static ENABLED: AtomicBool = AtomicBool::new(false);
 /// Generation of the current (or last) trace; buffers of older generations are stale.
 static GEN: AtomicU64 = AtomicU64::new(0);
@@ -107,8 +116,8 @@ struct Session {
 pub(super) struct Finished {
     pub(super) path: PathBuf,
     pub(super) file: File,
-    /// Each thread's events, in the order the thread recorded them.
-    pub(super) threads: Vec<Vec<Event>>,
+    /// Each thread's events, in the order the thread recorded them, in chunks.
+    pub(super) threads: Vec<Vec<Vec<Event>>>,
     /// Nanoseconds from the trace's start to its stop.
     pub(super) end: u64,
     /// Events not recorded because the cap was reached.
@@ -117,106 +126,119 @@ pub(super) struct Finished {
     pub(super) first_drop: Option<u64>,
 }
 
-/// One thread's events for one trace.
-pub(super) struct Buffer {
+/// One thread's events for one trace: its chunks, and what it could not record.
+struct Buffer {
+    /// Every chunk the thread filled or is filling, in order. Locked by the owning thread to
+    /// append a chunk (once per `CHUNK` events) and by `take_session` to take them all.
+    chunks: Mutex<Vec<Arc<Chunk>>>,
+    /// Events the thread could not record because the budget was spent.
+    dropped: AtomicU64,
+    /// Clock reading of the first of them (`u64::MAX`: none).
+    first_drop: AtomicU64,
+}
+
+/// A fixed array of event slots with one writer, the owning thread, and a published length.
+///
+/// Invariant: slots below `len` are initialized and never written again; slots at or above it
+/// are touched only by the owning thread.
+struct Chunk {
+    slots: Box<[UnsafeCell<MaybeUninit<Event>>]>,
+    /// How many slots are written: stored (`Release`) by the owner after writing each slot,
+    /// loaded (`Acquire`) by `take_session`.
+    len: AtomicUsize,
+}
+
+// SAFETY: the slots are shared between the owning thread and `take_session` under the invariant
+// above: the owner writes only slots no one else reads yet, and the reader reads only slots the
+// owner has published and no longer writes. `Event` is `Send` (plain data and `&'static`).
+unsafe impl Sync for Chunk {}
+
+impl Chunk {
+    fn new(cap: usize) -> Chunk {
+        let slots: Box<[UnsafeCell<MaybeUninit<Event>>]> = (0..cap)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect();
+        Chunk {
+            slots,
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// A copy of the published events.
+    fn published(&self) -> impl Iterator<Item = Event> + '_ {
+        // Acquire: pairs with the owner's Release store after writing the slots below `n`.
+        let n = self.len.load(Ordering::Acquire);
+        self.slots[..n].iter().map(|slot| {
+            // SAFETY: slot below the published length: initialized, and no longer written
+            // (the invariant of `Chunk`).
+            unsafe { (*slot.get()).assume_init() }
+        })
+    }
+}
+
+/// A thread's recording state for one trace.
+struct Local {
     gen: u64,
     clock: Clock,
-    /// Locked by the owning thread for each event, and by `stop` once.
-    inner: Mutex<Inner>,
+    buf: Arc<Buffer>,
+    /// The chunk being filled, and how many of its slots are written (the owner's copy of
+    /// `chunk.len`); `None` before the first event and once the budget is spent.
+    chunk: Option<(Arc<Chunk>, usize)>,
 }
 
-struct Inner {
-    /// Chunks of at most `CHUNK` events, each allocated at its full size.
-    chunks: Vec<Vec<Event>>,
-    /// Events this thread may still record before reserving another chunk.
-    allowance: usize,
-    /// The trace's budget is spent: drop everything from now on.
-    full: bool,
-    /// `stop` has taken the events: record nothing more.
-    closed: bool,
-    dropped: u64,
-    first_drop: Option<u64>,
-}
-
-impl Buffer {
-    fn new(gen: u64, clock: Clock) -> Buffer {
-        Buffer {
-            gen,
-            clock,
-            inner: Mutex::new(Inner {
-                chunks: Vec::new(),
-                allowance: 0,
-                full: false,
-                closed: false,
-                dropped: 0,
-                first_drop: None,
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic cannot happen while the lock is held (pushes only), but a poisoned lock must
-        // not make a hook panic either.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Inner {
+impl Local {
+    /// Records `ev` (read at clock reading `ts`).
+    #[inline]
     fn push(&mut self, ev: Event, ts: u64) {
-        if self.closed {
-            return;
+        let (chunk, len) = match &mut self.chunk {
+            Some((c, len)) if *len < c.slots.len() => (c, len),
+            _ => match self.next_chunk(ts) {
+                Some((c, len)) => (c, len),
+                None => return,
+            },
+        };
+        // SAFETY: slot `len` is at or above the published length, so only this thread, the
+        // chunk's owner, touches it (the invariant of `Chunk`); `len < slots.len()` was checked
+        // above or by `next_chunk`.
+        unsafe { (*chunk.slots[*len].get()).write(ev) };
+        *len += 1;
+        // Release: publishes the slot to `take_session` (see `Chunk::published`).
+        chunk.len.store(*len, Ordering::Release);
+    }
+
+    /// Reserves and registers a new chunk, or notes a dropped event if the budget is spent.
+    #[cold]
+    fn next_chunk(&mut self, ts: u64) -> Option<&mut (Arc<Chunk>, usize)> {
+        let used = BUDGET.fetch_add(CHUNK, Ordering::Relaxed);
+        if used >= MAX_EVENTS {
+            // The budget is spent: stop recording everywhere, so that a forgotten trace costs
+            // nothing from here on. The trace is cut at the first drop (`chrome.rs`).
+            ENABLED.store(false, Ordering::Relaxed);
+            self.chunk = None;
+            self.buf.dropped.fetch_add(1, Ordering::Relaxed);
+            self.buf.first_drop.fetch_min(ts, Ordering::Relaxed);
+            return None;
         }
-        if self.allowance == 0 && !self.full {
-            let used = BUDGET.fetch_add(CHUNK, Ordering::Relaxed);
-            if used < MAX_EVENTS {
-                self.allowance = CHUNK.min(MAX_EVENTS - used);
-                let mut chunk = Vec::with_capacity(self.allowance);
-                prefault(&mut chunk);
-                self.chunks.push(chunk);
-            } else {
-                self.full = true;
-            }
-        }
-        if self.allowance == 0 {
-            self.dropped += 1;
-            self.first_drop.get_or_insert(ts);
-            return;
-        }
-        self.allowance -= 1;
-        if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push(ev);
-        }
+        let chunk = Arc::new(Chunk::new(CHUNK.min(MAX_EVENTS - used)));
+        lock(&self.buf.chunks).push(chunk.clone());
+        self.chunk = Some((chunk, 0));
+        self.chunk.as_mut()
     }
 }
 
-/// Commits the memory of a new chunk with one system call, rather than one page fault per
-/// 4 KiB as events fill it (measured: page faults were half the cost of recording in a VM).
-fn prefault(chunk: &mut Vec<Event>) {
-    #[cfg(target_os = "linux")]
-    {
-        /// Linux 5.14's `MADV_POPULATE_WRITE` (not in every `libc` release).
-        const MADV_POPULATE_WRITE: libc::c_int = 23;
-        const PAGE: usize = 4096;
-        let start = chunk.as_mut_ptr() as usize;
-        let end = start + chunk.capacity() * std::mem::size_of::<Event>();
-        let (a, b) = ((start + PAGE - 1) & !(PAGE - 1), end & !(PAGE - 1));
-        if b > a {
-            // SAFETY: `[a, b)` lies inside the chunk's allocation, which this thread owns and
-            // has not written yet. The call only faults the pages in and leaves their contents
-            // alone; if it fails (before Linux 5.14: EINVAL), the pages fault on first write,
-            // as they would have anyway.
-            unsafe { libc::madvise(a as *mut libc::c_void, b - a, MADV_POPULATE_WRITE) };
-        }
-    }
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No panic can happen while these locks are held, but a poisoned lock must not make a hook
+    // panic either.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn session() -> MutexGuard<'static, Option<Session>> {
-    SESSION.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&SESSION)
 }
 
 thread_local! {
-    /// This thread's buffer for the current (or a past) trace.
-    static LOCAL: RefCell<Option<Arc<Buffer>>> = const { RefCell::new(None) };
+    /// This thread's recording state for the current (or a past) trace.
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
 /// Records the event `make(ts)` in this thread's buffer, `ts` being now.
@@ -232,23 +254,37 @@ pub(super) fn record(make: impl FnOnce(u64) -> Event) {
             return;
         };
         let gen = GEN.load(Ordering::Relaxed);
-        if !matches!(&*slot, Some(b) if b.gen == gen) {
+        if !matches!(&*slot, Some(l) if l.gen == gen) {
             *slot = register();
         }
-        let Some(buf) = slot.as_ref() else { return };
-        let ts = buf.clock.now();
-        buf.lock().push(make(ts), ts);
+        let Some(local) = slot.as_mut() else { return };
+        let ts = local.clock.now();
+        local.push(make(ts), ts);
     });
 }
 
-/// A new buffer for this thread in the running trace, or `None` if no trace runs.
+/// Fresh recording state for this thread in the running trace, or `None` if no trace runs.
 #[cold]
-fn register() -> Option<Arc<Buffer>> {
+fn register() -> Option<Local> {
     let mut s = session();
     let s = s.as_mut()?;
-    let buf = Arc::new(Buffer::new(s.gen, s.clock));
+    let buf = Arc::new(Buffer {
+        chunks: Mutex::new(Vec::new()),
+        dropped: AtomicU64::new(0),
+        first_drop: AtomicU64::new(u64::MAX),
+    });
     s.buffers.push(buf.clone());
-    Some(buf)
+    Some(Local {
+        gen: s.gen,
+        clock: s.clock,
+        buf,
+        chunk: None,
+    })
+}
+
+/// Whether a trace is running (possibly no longer recording, past the cap).
+pub(super) fn running() -> bool {
+    session().is_some()
 }
 
 /// Starts a trace writing to `path`.
@@ -304,40 +340,34 @@ pub(super) fn take_session(only_from_env: bool) -> Option<Finished> {
     let to_ns = sess.clock.finish();
     let mut threads = Vec::with_capacity(sess.buffers.len());
     let mut dropped = 0;
-    let mut first_drop: Option<u64> = None;
+    let mut first_drop = u64::MAX;
     for b in &sess.buffers {
-        let chunks = {
-            let mut inner = b.lock();
-            inner.closed = true;
-            dropped += inner.dropped;
-            if let Some(t) = inner.first_drop {
-                first_drop = Some(first_drop.map_or(t, |f| f.min(t)));
-            }
-            std::mem::take(&mut inner.chunks)
-        };
-        let mut events = Vec::with_capacity(chunks.iter().map(Vec::len).sum());
-        for chunk in chunks {
-            events.extend(chunk.into_iter().map(|mut ev| {
-                let ts = match &mut ev {
-                    Event::Create { ts, .. }
-                    | Event::Start { ts, .. }
-                    | Event::Stop { ts, .. }
-                    | Event::Unpark { ts, .. } => ts,
-                };
-                *ts = to_ns.nanos(*ts);
-                ev
-            }));
-        }
+        dropped += b.dropped.load(Ordering::Relaxed);
+        first_drop = first_drop.min(b.first_drop.load(Ordering::Relaxed));
+        let chunks = std::mem::take(&mut *lock(&b.chunks));
+        let events: Vec<Vec<Event>> = chunks
+            .iter()
+            .map(|c| {
+                c.published()
+                    .map(|mut ev| {
+                        let (Event::Create { ts, .. }
+                        | Event::Start { ts, .. }
+                        | Event::Stop { ts, .. }
+                        | Event::Unpark { ts, .. }) = &mut ev;
+                        *ts = to_ns.nanos(*ts);
+                        ev
+                    })
+                    .collect()
+            })
+            .collect();
         threads.push(events);
     }
-    let end = to_ns.nanos(end);
-    let first_drop = first_drop.map(|t| to_ns.nanos(t));
     Some(Finished {
         path: sess.path,
         file: sess.file,
         threads,
-        end,
+        end: to_ns.nanos(end),
         dropped,
-        first_drop,
+        first_drop: (first_drop != u64::MAX).then(|| to_ns.nanos(first_drop)),
     })
 }

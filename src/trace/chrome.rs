@@ -25,12 +25,44 @@
 //! rows from 100000), named by `thread_name` metadata events; timestamps in microseconds with
 //! three decimals, so nanoseconds survive exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 use std::panic::Location;
 
 use super::buffer::{Event, NO_P};
 use super::StopReason;
+
+/// Maps keyed by goroutine ids and the like: a multiplicative hash (FxHash's), since
+/// SipHash's protection against chosen keys is not needed here and it showed in profiles.
+type HashMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
 
 /// Thread id of the first "no P" row.
 const NO_P_TID: u64 = 100_000;
@@ -152,16 +184,19 @@ pub(super) struct Timeline {
     pub(super) nop_lanes: u32,
     /// Wake-ups and spawns with no arrow (not by a goroutine, or never followed by a run).
     pub(super) unbound_flows: u64,
+    /// Events left out because they came after `end` (the trace was cut at the event cap).
+    pub(super) cut: u64,
 }
 
 impl Timeline {
-    /// Builds the timeline from each thread's events; `end` is the trace's last instant.
-    pub(super) fn build(threads: &[Vec<Event>], end: u64) -> Timeline {
+    /// Builds the timeline from each thread's events (in chunks, in the order the thread
+    /// recorded them); `end` is the trace's last instant: later events are left out.
+    pub(super) fn build(threads: &[Vec<Vec<Event>>], end: u64) -> Timeline {
         let mut tl = Timeline::default();
         let mut runs: Vec<Run> = Vec::new();
         // Flow sources: (run, when, target goroutine, kind).
         let mut outs: Vec<(usize, u64, u64, FlowKind)> = Vec::new();
-        let mut sites: HashMap<u64, &'static Location<'static>> = HashMap::new();
+        let mut sites: HashMap<u64, &'static Location<'static>> = HashMap::default();
         let mut samples: Vec<(u64, u32, u32, u32)> = Vec::new();
         let mut max_p: Option<u32> = None;
         let mut see_p = |p: u32| {
@@ -171,10 +206,18 @@ impl Timeline {
         };
 
         // 1. Runs, per thread.
-        for events in threads {
+        for chunks in threads {
             let mut open: Option<usize> = None;
             let mut last_ts = 0;
-            for ev in events {
+            for ev in chunks.iter().flatten() {
+                let (Event::Create { ts, .. }
+                | Event::Start { ts, .. }
+                | Event::Stop { ts, .. }
+                | Event::Unpark { ts, .. }) = *ev;
+                if ts > end {
+                    tl.cut += 1;
+                    continue;
+                }
                 match *ev {
                     Event::Create {
                         ts,
@@ -325,7 +368,7 @@ impl Timeline {
         tl.nop_lanes = lane_end.len() as u32;
 
         // 3. Flows: from the waker's slice to the woken goroutine's next run.
-        let mut by_g: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut by_g: HashMap<u64, Vec<usize>> = HashMap::default();
         for (i, r) in runs.iter().enumerate() {
             by_g.entry(r.g).or_default().push(i);
         }
@@ -364,7 +407,7 @@ impl Timeline {
 
         // 4. Counters, without repeats.
         samples.sort_by_key(|s| s.0);
-        let mut last: HashMap<Queue, u32> = HashMap::new();
+        let mut last: HashMap<Queue, u32> = HashMap::default();
         for (ts, p, local, global) in samples {
             for (queue, len) in [(Queue::Local(p), local), (Queue::Global, global)] {
                 if last.insert(queue, len) != Some(len) {
@@ -420,6 +463,8 @@ impl Timeline {
                 lane.sort_index()
             )?;
         }
+        // Each spawn site as JSON text, made once per site rather than once per slice.
+        let mut site_text: HashMap<usize, Vec<u8>> = HashMap::default();
         for s in &self.slices {
             write!(
                 w,
@@ -432,7 +477,14 @@ impl Timeline {
                 s.g,
             )?;
             match s.site {
-                Some(l) => write_str(w, &format!("{}:{}:{}", l.file(), l.line(), l.column()))?,
+                Some(l) => {
+                    w.write_all(site_text.entry(l as *const _ as usize).or_insert_with(|| {
+                        let mut text = Vec::new();
+                        let site = format!("{}:{}:{}", l.file(), l.line(), l.column());
+                        write_str(&mut text, &site).expect("writing to a Vec");
+                        text
+                    }))?
+                }
                 None => write!(w, "\"unknown\"")?,
             }
             let (end, reason) = match s.why {
@@ -512,6 +564,11 @@ impl std::fmt::Display for Us {
 
 /// Writes `s` as a JSON string.
 pub(super) fn write_str(w: &mut impl Write, s: &str) -> io::Result<()> {
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        w.write_all(b"\"")?;
+        w.write_all(s.as_bytes())?;
+        return w.write_all(b"\"");
+    }
     w.write_all(b"\"")?;
     for c in s.chars() {
         match c {

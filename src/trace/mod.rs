@@ -16,32 +16,55 @@
 //!   starts a goroutine.
 //!
 //! # What the scheduler calls
-//! The scheduler calls a hook at each event, guarded by [`enabled`], which is one relaxed load
+//! The scheduler calls a hook at each event, guarded by `enabled()`, which is one relaxed load
 //! of a static flag: with tracing off that load is the whole cost.
-//! - [`go_create`] when a goroutine is created (from the parent's thread),
-//! - [`go_start`] / [`go_stop`] on the M, around each time a goroutine runs,
-//! - [`go_unpark`] when a parked goroutine is made runnable, before it is queued (from the
+//! - `go_create` when a goroutine is created (from the parent's thread),
+//! - `go_start` / `go_stop` on the M, around each time a goroutine runs,
+//! - `go_unpark` when a parked goroutine is made runnable, before it is queued (from the
 //!   waker's thread: a goroutine, a plain thread, a timer or the netpoller).
 //!
+//! `start_from_env` (when a runtime is built) and `stop_from_env` (when a top-level `run`
+//! returns) implement `GOROUTINES_TRACE`.
+//!
 //! # Design
-//! 1. Each OS thread records into its own buffer (`buffer.rs`): a vector behind a lock that
-//!    only the owning thread takes, but for the one moment `stop` collects it. Buffers are
-//!    registered in the running trace's list, so those of threads that have exited are
-//!    collected too. Timestamps come from the monotonic clock: the CPU's invariant timestamp
-//!    counter where the kernel trusts it, converted to nanoseconds since `start` (`clock.rs`).
+//! 1. Each OS thread records into its own buffer (`buffer.rs`): chunks of event slots that only
+//!    it writes, publishing each event with a release store, with no lock or atomic
+//!    read-modify-write per event. Buffers are registered in the running trace's list, so
+//!    those of threads that have exited are collected too. Timestamps come from the monotonic
+//!    clock: the CPU's invariant timestamp counter where the kernel trusts it, converted to
+//!    nanoseconds since `start` (`clock.rs`).
 //! 2. Recording is raw: what happened, on which thread, when. Everything else (which run a
 //!    wake-up leads to, which row a slice goes on, dropping repeated counter values) is worked
 //!    out by `stop` (`chrome.rs`), off the scheduler's hot path.
-//! 3. Memory is bounded: after [`MAX_EVENTS`](buffer::MAX_EVENTS) events a trace records no
-//!    more and its metadata (`otherData`) says how many it dropped and from when.
-//! 4. The hooks never switch goroutines, never block but on their own thread's buffer lock,
-//!    and never panic.
+//! 3. Memory is bounded: after `MAX_EVENTS` (2,000,000) events a trace stops recording, the
+//!    hooks' flag is cleared so that the rest of the run pays nothing, and the trace is cut at
+//!    that moment; its metadata (`otherData`) says so (`truncated`, `truncated_at_us`).
+//! 4. The hooks never switch goroutines, never block (but for a short lock once per thread per
+//!    trace, and once per 4096 events to add a chunk), and never panic.
 //!
 //! Rejected: one global buffer (every event of every M would contend on one lock or one
 //! atomic index), and resolving flows while recording (a global map from goroutine to pending
 //! wake-up, taken at every start). Go's own tracer also keeps per-M buffers and a
 //! post-processing step; its binary format needs `go tool trace`, whereas Chrome's JSON opens in
 //! any browser.
+//!
+//! # Cost
+//! Measured on a shared 2-core VM (`cargo bench`, medians of 10 to 20 alternating runs, ns/op):
+//!
+//! | benchmark | hooks compiled out | tracing off | tracing on |
+//! |-----------|-------------------:|------------:|-----------:|
+//! | ChanSync | 215 | 216 | 499 |
+//! | CreateGoroutines | 334 | 312 | 555 |
+//! | ChanProdCons100 | | 44 | 46 |
+//!
+//! Off costs nothing measurable. On, each event costs ~36 ns in a tight loop and ~70 to
+//! 100 ns inside the scheduler (a timestamp, and a store to memory not in cache); benchmarks
+//! that do nothing but schedule (about three events per operation in the first two) take 1.8
+//! to 2.3 times as long, while one with a buffered channel (ChanProdCons100) slows by 5%. Past the event
+//! cap the trace stops recording and the program runs at full speed again; so
+//! `GOROUTINES_TRACE` with a benchmark's default one-second runs records only their first
+//! ~0.3 s (the "tracing on" column used `GOROUTINES_BENCHTIME=0.05`, 0.1 for ChanProdCons100,
+//! to stay under the cap).
 
 mod buffer;
 mod chrome;
@@ -108,7 +131,8 @@ pub fn stop() -> io::Result<()> {
     }
 }
 
-/// Whether a trace is running.
+/// Whether a trace is running: between [`start`] and [`stop`] (even once it has stopped
+/// recording at its event cap).
 ///
 /// ```
 /// assert!(!goroutines::trace::is_enabled());
@@ -121,7 +145,7 @@ pub fn stop() -> io::Result<()> {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn is_enabled() -> bool {
-    enabled()
+    buffer::running()
 }
 
 /// Whether the scheduler should call the hooks: one relaxed load (see `buffer.rs` for why
@@ -231,10 +255,14 @@ pub(crate) fn start_from_env() {
         Ok(()) => {}
         // A trace started by the program itself wins; not an error.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => eprintln!(
-            "goroutines: GOROUTINES_TRACE={}: {e}",
-            Path::new(&path).display()
-        ),
+        Err(e) => {
+            let msg = e.to_string();
+            let msg = msg.strip_prefix("goroutines: ").unwrap_or(&msg);
+            eprintln!(
+                "goroutines: GOROUTINES_TRACE={}: {msg}",
+                Path::new(&path).display()
+            );
+        }
     }
 }
 
@@ -243,22 +271,26 @@ pub(crate) fn stop_from_env() {
     if let Some(done) = buffer::take_session(true) {
         let path = done.path.clone();
         if let Err(e) = crate::blocking(|| write(done)) {
-            eprintln!("goroutines: GOROUTINES_TRACE={}: {e}", path.display());
+            let msg = e.to_string();
+            let msg = msg.strip_prefix("goroutines: ").unwrap_or(&msg);
+            eprintln!("goroutines: GOROUTINES_TRACE={}: {msg}", path.display());
         }
     }
 }
 
 /// Builds the timeline and writes the JSON file.
 fn write(done: buffer::Finished) -> io::Result<()> {
-    let events = done.threads.iter().map(Vec::len).sum();
-    let timeline = chrome::Timeline::build(&done.threads, done.end);
+    let events = done.threads.iter().flatten().map(Vec::len).sum();
+    // Past the cap, the trace ends where the first event was dropped.
+    let end = done.first_drop.unwrap_or(done.end);
+    let timeline = chrome::Timeline::build(&done.threads, end);
     drop(done.threads);
     let meta = chrome::Meta {
         pid: std::process::id(),
         events,
-        dropped: done.dropped,
+        dropped: done.dropped + timeline.cut,
         first_drop: done.first_drop,
-        end: done.end,
+        end,
     };
     let mut w = BufWriter::with_capacity(1 << 16, done.file);
     timeline
