@@ -167,7 +167,8 @@ pub(crate) struct G {
     /// The usable range of the goroutine's stack, `[lo, hi)`, set when its coroutine is made.
     stack_lo: AtomicUsize,
     stack_hi: AtomicUsize,
-    /// Index in its shard of the registry (`allgs.rs`); `u32::MAX` if not registered.
+    /// Shard of the registry (`allgs.rs`) and index in it; `u32::MAX` if not registered.
+    pub(crate) registry_shard: AtomicU32,
     pub(crate) registry_slot: AtomicU32,
 }
 
@@ -204,6 +205,7 @@ impl G {
             regs: Default::default(),
             stack_lo: AtomicUsize::new(0),
             stack_hi: AtomicUsize::new(0),
+            registry_shard: AtomicU32::new(0),
             registry_slot: AtomicU32::new(u32::MAX),
         }
     }

@@ -317,7 +317,8 @@ impl Sched {
             unsafe { g.install_pending(stack, Box::new(f)) };
         }
         self.ngoroutine.fetch_add(1, Ordering::Relaxed);
-        self.allgs.insert(&g);
+        self.allgs
+            .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
         if trace::enabled() {
             trace::go_create(id, parent, site);
         }
