@@ -82,7 +82,7 @@ pub struct Metrics {
 pub(crate) fn metrics_of(s: &Sched) -> Metrics {
     let mut m = Metrics {
         max_procs: s.max_procs(),
-        goroutines: s.ngoroutine.load(Ordering::Relaxed),
+        goroutines: s.goroutine_count(),
         ..Metrics::default()
     };
     let mut by_reason = [0usize; WaitReason::ALL.len()];

@@ -59,7 +59,6 @@ pub(crate) mod traceback;
 use std::cell::Cell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
@@ -169,7 +168,7 @@ impl Runtime {
 
     /// Live goroutines of this runtime.
     pub fn num_goroutine(&self) -> usize {
-        self.sched.ngoroutine.load(Ordering::Relaxed)
+        self.sched.goroutine_count()
     }
 
     /// A snapshot of the scheduler's state, for monitoring: cheap enough to poll.
@@ -233,7 +232,7 @@ fn stats_of(s: &Sched) -> Stats {
     let (global_queue, local_queues) = s.queue_depths();
     Stats {
         max_procs: s.max_procs(),
-        goroutines: s.ngoroutine.load(Ordering::Relaxed),
+        goroutines: s.goroutine_count(),
         threads: s.thread_count(),
         global_queue,
         local_queues,
@@ -359,7 +358,7 @@ pub fn yield_now() {
 /// goroutines::run(|| assert!(goroutines::num_goroutine() >= 1));
 /// ```
 pub fn num_goroutine() -> usize {
-    with_current_sched(|s| s.ngoroutine.load(Ordering::Relaxed))
+    with_current_sched(|s| s.goroutine_count())
 }
 
 /// GOMAXPROCS of the caller's runtime (or the default one).

@@ -8,7 +8,7 @@
 //! writes before the next owner's reads.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::g::{GRef, G};
@@ -44,6 +44,9 @@ pub(crate) mod pstate {
     pub const MASK: usize = 7;
 }
 
+/// Goroutine ids a P reserves at once (Go's `_GoidCacheBatch`).
+const GOID_BATCH: u64 = 16;
+
 pub(crate) struct P {
     pub(crate) id: usize,
     /// Address of the `Sched` this P belongs to (`Arc::as_ptr`).
@@ -66,6 +69,13 @@ pub(crate) struct P {
     /// `metrics()`. Written only by the owner (a plain load and store), read by anyone.
     pub(crate) parks: AtomicU64,
     pub(crate) steals: AtomicU64,
+    /// Goroutines started minus goroutines finished by this P's owners (negative when more
+    /// finished here than started); `Sched::goroutine_count` sums them. Owner only, like the
+    /// counters above: spawn and exit then touch no cache line shared with other Ms.
+    pub(crate) ngoroutine_delta: AtomicI64,
+    /// Goroutine ids reserved for this P, `[next, end)` (Go's `goidcache`). Owner only.
+    goid_next: AtomicU64,
+    goid_end: AtomicU64,
 }
 
 // SAFETY: `stack_cache` is touched only by the P's owner, and ownership is handed over with
@@ -98,7 +108,29 @@ impl P {
             timers: TimerHeap::new(),
             parks: AtomicU64::new(0),
             steals: AtomicU64::new(0),
+            ngoroutine_delta: AtomicI64::new(0),
+            goid_next: AtomicU64::new(0),
+            goid_end: AtomicU64::new(0),
         }
+    }
+
+    /// Owner only: adds `d` to this P's goroutine count.
+    pub(crate) fn add_goroutines(&self, d: i64) {
+        self.ngoroutine_delta.store(
+            self.ngoroutine_delta.load(Ordering::Relaxed) + d,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Owner only: a fresh goroutine id, taken from `global` sixteen at a time.
+    pub(crate) fn next_goid(&self, global: &AtomicU64) -> u64 {
+        let mut next = self.goid_next.load(Ordering::Relaxed);
+        if next == self.goid_end.load(Ordering::Relaxed) {
+            next = global.fetch_add(GOID_BATCH, Ordering::Relaxed);
+            self.goid_end.store(next + GOID_BATCH, Ordering::Relaxed);
+        }
+        self.goid_next.store(next + 1, Ordering::Relaxed);
+        next
     }
 
     /// Owner only: counts a park.

@@ -31,7 +31,7 @@
 
 use std::io;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -72,8 +72,9 @@ pub(crate) struct Sched {
     nmspinning: AtomicUsize,
     /// Every M ever started.
     allm: Mutex<Vec<Arc<M>>>,
-    /// Goroutines started and not finished.
-    pub(crate) ngoroutine: AtomicUsize,
+    /// Goroutines started minus finished outside any P; the Ps keep their own counts
+    /// (`P::ngoroutine_delta`), summed by `goroutine_count`.
+    ngoroutine: AtomicI64,
     shutdown: AtomicBool,
     epoch: Instant,
     /// Deadline (nanoseconds since `epoch`) at which the timed sleeper wakes; `u64::MAX` if none.
@@ -124,7 +125,7 @@ impl Sched {
             npidle: AtomicUsize::new(0),
             nmspinning: AtomicUsize::new(0),
             allm: Mutex::new(Vec::new()),
-            ngoroutine: AtomicUsize::new(0),
+            ngoroutine: AtomicI64::new(0),
             shutdown: AtomicBool::new(false),
             epoch: Instant::now(),
             timer_sleep: AtomicU64::new(u64::MAX),
@@ -286,10 +287,12 @@ impl Sched {
                 "goroutines: the runtime has been shut down",
             ));
         }
-        let id = GoroutineId(
-            std::num::NonZeroU64::new(NEXT_GOROUTINE_ID.fetch_add(1, Ordering::Relaxed))
-                .expect("id overflow"),
-        );
+        let p = self.current_p();
+        let raw_id = match &p {
+            Some(p) => p.next_goid(&NEXT_GOROUTINE_ID),
+            None => NEXT_GOROUTINE_ID.fetch_add(1, Ordering::Relaxed),
+        };
+        let id = GoroutineId(std::num::NonZeroU64::new(raw_id).expect("id overflow"));
         let parent = g::current_id();
         let g = Arc::new(G::new(
             id,
@@ -297,7 +300,6 @@ impl Sched {
             site,
             parent.map_or(0, |p| p.as_u64()),
         ));
-        let p = self.current_p();
         let stack = match &p {
             Some(p) => p.alloc_stack(self.stack_size)?,
             None => {
@@ -316,7 +318,12 @@ impl Sched {
             // SAFETY: as above.
             unsafe { g.install_pending(stack, Box::new(f)) };
         }
-        self.ngoroutine.fetch_add(1, Ordering::Relaxed);
+        match &p {
+            Some(p) => p.add_goroutines(1),
+            None => {
+                self.ngoroutine.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         self.allgs
             .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
         if trace::enabled() {
@@ -897,7 +904,22 @@ impl Sched {
                 None => super::stack::free_batch([stack]),
             }
         }
-        self.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+        match self.current_p() {
+            Some(p) => p.add_goroutines(-1),
+            None => {
+                self.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Goroutines started and not finished (Go's NumGoroutine). The per-P counts are read one
+    /// after another, so a goroutine started and finished meanwhile may be missed or counted.
+    pub(crate) fn goroutine_count(&self) -> usize {
+        let ps: i64 = (0..MAX_PROCS)
+            .map_while(|i| self.p(i))
+            .map(|p| p.ngoroutine_delta.load(Ordering::Relaxed))
+            .sum();
+        (self.ngoroutine.load(Ordering::Relaxed) + ps).max(0) as usize
     }
 
     /// Hands our P and `g` to the M that `g` is locked to, and goes idle (Go's startlockedm).
