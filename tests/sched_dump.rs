@@ -129,27 +129,40 @@ fn dump_names_every_goroutine_with_reason_and_site() {
     });
 }
 
-/// A goroutine woken while the dump holds it parked is not lost: the dumper readies it.
+/// A goroutine woken while the dump holds it parked is not lost: the dumper readies it. Values
+/// flow until at least 50 dumps have overlapped the exchange. Runs at the environment's
+/// GOMAXPROCS (CI: 1, 4 and the CPU count).
 #[test]
 fn wakeups_during_dumps_are_not_lost() {
-    let rt = Builder::new().max_procs(2).build().unwrap();
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let rt = Builder::new().build().unwrap();
     rt.run(|| {
-        let n = if cfg!(debug_assertions) { 200 } else { 2000 };
-        let c = Chan::<u32>::new(0);
+        let dumps = Arc::new(AtomicUsize::new(0));
+        let c = Chan::<u64>::new(0);
         let done = Chan::<()>::new(0);
-        let (c2, done2) = (c.clone(), done.clone());
+        let (done2, dumps2) = (done.clone(), dumps.clone());
         let dumper = go(move || loop {
             select! {
                 recv(done2) -> _v => return,
-                default => { let _ = goroutines::dump(); }
+                default => {
+                    let _ = goroutines::dump();
+                    dumps2.fetch_add(1, Ordering::Relaxed);
+                    goroutines::yield_now();
+                }
             }
         });
-        let c3 = c.clone();
-        let rx = go(move || (0..n).map(|_| c3.recv().unwrap()).sum::<u32>());
-        for i in 0..n {
-            c2.send(i);
+        let rx_c = c.clone();
+        let rx = go(move || rx_c.iter().sum::<u64>());
+        let mut sent = 0u64;
+        let mut i = 0u64;
+        while i < 1000 || dumps.load(Ordering::Relaxed) < 50 {
+            c.send(i);
+            sent += i;
+            i += 1;
         }
-        assert_eq!(rx.join().unwrap(), (0..n).sum::<u32>());
+        c.close();
+        assert_eq!(rx.join().unwrap(), sent);
         done.send(());
         dumper.join().unwrap();
     });

@@ -144,3 +144,48 @@ fn many_threads_wake_goroutines() {
     }
     done.store(true, Ordering::SeqCst);
 }
+
+/// Two goroutines handing off to each other through `runnext` must not starve a goroutine
+/// waiting in the same P's local queue (found by a dump test at GOMAXPROCS=1: the dumper
+/// goroutine never ran again). Go gets this from the runnext pair sharing one time slice, which
+/// sysmon preempts after 10 ms; we take the local queue's head ahead of `runnext` every 61st
+/// schedule.
+#[test]
+fn runnext_ping_pong_does_not_starve_the_local_queue() {
+    let done = watchdog(
+        "runnext_ping_pong_does_not_starve_the_local_queue",
+        Duration::from_secs(30),
+    );
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    rt.run(|| {
+        use goroutines::Chan;
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ping, pong) = (Chan::<u64>::new(0), Chan::<u64>::new(0));
+        let (ping2, pong2, f2) = (ping.clone(), pong.clone(), flag.clone());
+        let a = go(move || {
+            let mut n = 0u64;
+            let mut bystander = None;
+            while !f2.load(Ordering::Relaxed) {
+                if n == 100 {
+                    // Lands in runnext; the send below readies the partner into runnext and
+                    // pushes the bystander into the local queue, behind the hand-offs.
+                    let f = f2.clone();
+                    bystander = Some(go(move || f.store(true, Ordering::Relaxed)));
+                }
+                ping2.send(n);
+                n = pong2.recv().unwrap();
+            }
+            ping2.close();
+            bystander.unwrap().join().unwrap();
+        });
+        let b = go(move || {
+            for v in &ping {
+                pong.send(v + 1);
+            }
+        });
+        a.join().unwrap();
+        b.join().unwrap();
+        assert!(flag.load(Ordering::Relaxed));
+    });
+    done.store(true, Ordering::Relaxed);
+}

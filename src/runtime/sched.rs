@@ -3,7 +3,8 @@
 //! Every M runs [`m_main`]: find a runnable goroutine while holding a P, resume it on its stack,
 //! act on how it switched out (yield, park or exit), repeat. [`Sched::find_runnable`] looks, in
 //! Go's order: due timers of the M's own P; the global queue every 61st schedule (so it never
-//! starves); `runnext` and the local queue; the global queue; then, as a spinning M, stealing
+//! starves); `runnext` and the local queue (the queue's head first every 61st schedule, so that
+//! a pair handing off through `runnext` cannot starve it); the global queue; then, as a spinning M, stealing
 //! half of another P's queue (Ps in random order, four rounds, running their due timers and, in
 //! the last round, taking their `runnext`). With nothing found, the M puts its P on the idle
 //! list, re-checks every queue once more, and sleeps.
@@ -531,7 +532,17 @@ impl Sched {
                     return Some(self.found(m, g));
                 }
             }
-            if let Some(g) = p.get() {
+            // Every 61st schedule (half-way between the global checks) the local queue's head
+            // goes ahead of `runnext`: two goroutines handing off to each other through
+            // `runnext` would otherwise starve everything queued behind them on this P. Go
+            // bounds the pair by one shared 10 ms time slice that sysmon preempts; we cannot
+            // preempt, so we bound it by count.
+            let g = if tick % 61 == 30 {
+                p.runq.pop().or_else(|| p.take_runnext())
+            } else {
+                p.get()
+            };
+            if let Some(g) = g {
                 return Some(self.found(m, g));
             }
             let share = self.global.len() / self.max_procs() + 1;
