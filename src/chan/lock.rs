@@ -14,7 +14,9 @@
 //! States of `key`: `UNLOCKED`, `LOCKED` (no sleeper), `SLEEPING` (locked, and a locker may be
 //! asleep on the futex: the unlocker must wake one).
 
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::runtime::ncpu;
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
@@ -99,18 +101,6 @@ impl Lock {
             futex_wake(&self.key);
         }
     }
-}
-
-/// Online CPUs, cached.
-fn ncpu() -> usize {
-    static NCPU: AtomicUsize = AtomicUsize::new(0);
-    let n = NCPU.load(Ordering::Relaxed);
-    if n != 0 {
-        return n;
-    }
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    NCPU.store(n, Ordering::Relaxed);
-    n
 }
 
 fn futex_wait(word: &AtomicU32, expected: u32) {

@@ -558,6 +558,18 @@ pub(crate) fn fastrand() -> u32 {
     })
 }
 
+/// CPUs this process may use, cached: spinning on a lock only pays with more than one.
+pub(crate) fn ncpu() -> usize {
+    static NCPU: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NCPU.load(std::sync::atomic::Ordering::Relaxed);
+    if n != 0 {
+        return n;
+    }
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    NCPU.store(n, std::sync::atomic::Ordering::Relaxed);
+    n
+}
+
 /// A uniformly random number in `0..n` (n > 0), for select's poll order.
 pub(crate) fn fastrandn(n: u32) -> u32 {
     ((fastrand() as u64 * n as u64) >> 32) as u32

@@ -4,13 +4,13 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sema::{semacquire, semrelease};
 use crate::runtime::g::{self, fatal};
-use crate::runtime::m;
 use crate::runtime::park::WaitReason;
+use crate::runtime::{m, ncpu};
 
 // The state word (Go's `Mutex.state`):
 /// The mutex is held.
@@ -228,17 +228,6 @@ fn can_spin(iter: u32) -> bool {
     // as long as its scheduler, and our goroutine keeps that scheduler alive. `has_work` only
     // reads atomics, so reading another M's P would be harmless too.
     p.is_null() || !unsafe { (*p).has_work() }
-}
-
-fn ncpu() -> usize {
-    static NCPU: AtomicUsize = AtomicUsize::new(0);
-    let n = NCPU.load(Ordering::Relaxed);
-    if n != 0 {
-        return n;
-    }
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    NCPU.store(n, Ordering::Relaxed);
-    n
 }
 
 /// A mutual-exclusion lock protecting a `T`, parking goroutines (not threads) while they wait:
