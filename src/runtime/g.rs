@@ -164,9 +164,9 @@ pub(crate) struct G {
     /// a dump starts walking its stack. Written by the goroutine itself before it switches;
     /// published to a dumper by `commit_park`'s Release and `begin_inspect`'s Acquire.
     regs: [AtomicUsize; 3],
-    /// The usable range of the goroutine's stack, `[lo, hi)`, set when its coroutine is made.
-    stack_lo: AtomicUsize,
-    stack_hi: AtomicUsize,
+    /// The top of the goroutine's stack (exclusive), set when its coroutine is made; the stack
+    /// reaches down `sched.stack_size` bytes from it.
+    stack_top: AtomicUsize,
     /// Shard of the registry (`allgs.rs`) and index in it; `u32::MAX` if not registered.
     pub(crate) registry_shard: AtomicU32,
     pub(crate) registry_slot: AtomicU32,
@@ -203,8 +203,7 @@ impl G {
             parent,
             wait_since: AtomicU64::new(0),
             regs: Default::default(),
-            stack_lo: AtomicUsize::new(0),
-            stack_hi: AtomicUsize::new(0),
+            stack_top: AtomicUsize::new(0),
             registry_shard: AtomicU32::new(0),
             registry_slot: AtomicU32::new(u32::MAX),
         }
@@ -241,14 +240,15 @@ impl G {
         std::time::Duration::from_nanos(now.saturating_sub(since))
     }
 
-    /// Records the usable range of the goroutine's stack.
-    pub(crate) fn set_stack_bounds(&self, lo: usize, hi: usize) {
-        self.stack_lo.store(lo, Ordering::Relaxed);
-        self.stack_hi.store(hi, Ordering::Relaxed);
+    /// Records where the goroutine's stack starts (its highest address, exclusive).
+    pub(crate) fn set_stack_top(&self, top: usize) {
+        self.stack_top.store(top, Ordering::Relaxed);
     }
 
+    /// The usable range of the goroutine's stack, `[lo, hi)`; empty before it has one.
     pub(crate) fn stack_bounds(&self) -> std::ops::Range<usize> {
-        self.stack_lo.load(Ordering::Relaxed)..self.stack_hi.load(Ordering::Relaxed)
+        let top = self.stack_top.load(Ordering::Relaxed);
+        top.saturating_sub(self.sched.stack_size)..top
     }
 
     /// The registers saved at the goroutine's last switch.

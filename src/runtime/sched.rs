@@ -907,17 +907,22 @@ impl Sched {
             m.locked_g.store(std::ptr::null_mut(), Ordering::Relaxed);
         }
         // SAFETY: this M owns the finished G (g.rs module docs).
-        if let Some(co) = unsafe { g.coroutine() }.take() {
+        let stack = unsafe { g.coroutine() }.take().map(|co| {
             let mut stack = std::mem::ManuallyDrop::into_inner(co).into_stack();
             stack.touched = true;
-            match self.current_p() {
-                Some(p) => p.free_stack(stack),
-                None => super::stack::free_batch([stack]),
-            }
-        }
+            stack
+        });
         match self.current_p() {
-            Some(p) => p.add_goroutines(-1),
+            Some(p) => {
+                if let Some(s) = stack {
+                    p.free_stack(s);
+                }
+                p.add_goroutines(-1);
+            }
             None => {
+                if let Some(s) = stack {
+                    super::stack::free_batch([s]);
+                }
                 self.ngoroutine.fetch_sub(1, Ordering::Relaxed);
             }
         }
@@ -1173,7 +1178,7 @@ fn trace_stop(g: &G, p: *const P, r: &CoroutineResult<Switch, ()>) {
 
 /// The coroutine that runs `f` as goroutine `g` on `stack`.
 fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::Stack, f: F) -> Co {
-    g.set_stack_bounds(stack.top() - stack.size(), stack.top());
+    g.set_stack_top(stack.top());
     let gp = SendPtr(Arc::as_ptr(g));
     Co::with_stack(stack, move |yielder, ()| {
         let gp = gp;
