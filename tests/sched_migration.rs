@@ -6,6 +6,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod common;
+
 use goroutines::{go, yield_now};
 
 #[goroutines::test]
@@ -17,16 +19,7 @@ fn identity_survives_a_million_yields() {
     };
     let stop = Arc::new(AtomicBool::new(false));
     // Background goroutines keep every P busy, so the yielding ones move between Ms.
-    let noise: Vec<_> = (0..4)
-        .map(|_| {
-            let stop = stop.clone();
-            go(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    yield_now();
-                }
-            })
-        })
-        .collect();
+    let noise = common::busy_yielders(4, &stop);
     let workers: Vec<_> = (0..4u64)
         .map(|k| {
             go(move || {

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use goroutines::time::{after, sleep, Timer};
-use goroutines::{go, select, yield_now, Chan};
+use goroutines::{go, select, Chan};
 
 /// Ported from TestSleep: a sleep interrupted by nothing lasts at least its duration.
 #[goroutines::test]
@@ -94,16 +96,7 @@ fn sleep_on_os_thread() {
 #[goroutines::test]
 fn sleep_accuracy_under_load() {
     let stop = Arc::new(AtomicBool::new(false));
-    let busy: Vec<_> = (0..2 * goroutines::max_procs())
-        .map(|_| {
-            let stop = stop.clone();
-            go(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    yield_now();
-                }
-            })
-        })
-        .collect();
+    let busy = common::busy_yielders(2 * goroutines::max_procs(), &stop);
     let d = Duration::from_millis(1);
     let mut over: Vec<Duration> = (0..50)
         .map(|_| {

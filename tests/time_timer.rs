@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use goroutines::time::{after, after_func, sleep, Timer};
-use goroutines::{go, select, yield_now, Chan, RecvChan};
+use goroutines::{go, select, Chan, RecvChan};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -296,16 +298,7 @@ fn after_func_starvation() {
 #[goroutines::test]
 fn after_func_with_busy_ps() {
     let stop = Arc::new(AtomicBool::new(false));
-    let busy: Vec<_> = (0..4 * goroutines::max_procs())
-        .map(|_| {
-            let stop = stop.clone();
-            go(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    yield_now();
-                }
-            })
-        })
-        .collect();
+    let busy = common::busy_yielders(4 * goroutines::max_procs(), &stop);
     let s = stop.clone();
     let start = Instant::now();
     let _t = after_func(Duration::from_millis(1), move || {

@@ -1,10 +1,27 @@
-//! Helpers shared by the sync_*.rs tests.
+//! Helpers shared by the tests.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use goroutines::sync::{Mutex, Semaphore};
+use goroutines::{go, yield_now, JoinHandle};
+
+/// `n` goroutines that yield in a loop until `stop` is set, keeping every P busy.
+pub fn busy_yielders(n: usize, stop: &Arc<AtomicBool>) -> Vec<JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            let stop = stop.clone();
+            go(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    yield_now();
+                }
+            })
+        })
+        .collect()
+}
 
 /// A tiny unbounded queue standing in for Go's channels in the ported tests (this crate's
 /// channels live in another module): a Mutex-guarded deque and a semaphore counting items.
