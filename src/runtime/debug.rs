@@ -170,6 +170,9 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
             p.timers.len(),
         );
     }
+    // Held by strong references: the M lines below name goroutines only through these, never
+    // through an M's `locked_g`, which holds no count.
+    let gs = s.allgs.snapshot();
     for m in &ms {
         let me = Arc::as_ptr(m) as usize;
         let p = (0..MAX_PROCS)
@@ -177,7 +180,10 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
             .find(|p| p.state.load(Ordering::Relaxed) & !pstate::MASK == me)
             .map_or("nil".to_string(), |p| p.id.to_string());
         let curg = m.curg.load(Ordering::Relaxed);
-        let locked = m.locked_g.load(Ordering::Relaxed);
+        let lockedg = gs
+            .iter()
+            .find(|g| g.locked_m.load(Ordering::Relaxed) as usize == me)
+            .map_or("nil".to_string(), |g| g.id().to_string());
         let _ = writeln!(
             out,
             "  M{}: p={p} curg={} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning={} blocked={} lockedg={}",
@@ -185,16 +191,10 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
             if curg == 0 { "nil".to_string() } else { curg.to_string() },
             m.spinning.load(Ordering::Relaxed),
             p == "nil" && curg == 0,
-            if locked.is_null() {
-                "nil".to_string()
-            } else {
-                // SAFETY: `locked_g` points to a live G: a goroutine clears it (under the same
-                // M) before it finishes, and the G is kept alive by its runtime meanwhile.
-                unsafe { (*locked).id() }.to_string()
-            },
+            lockedg,
         );
     }
-    s.allgs.for_each(|g| {
+    for g in &gs {
         let st = g.status();
         let m = ms
             .iter()
@@ -213,7 +213,7 @@ pub(crate) fn schedtrace(s: &Sched, detail: bool) -> String {
                 m_id(lockedm)
             },
         );
-    });
+    }
     out
 }
 
