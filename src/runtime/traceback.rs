@@ -392,17 +392,21 @@ fn user_frames(frames: &[Sym]) -> &[Sym] {
     frames.get(start..end).unwrap_or(&[])
 }
 
-/// Frames of the park/switch path. The runtime's own white-box tests count as user code (judged
-/// by the path before any generic arguments, which v0 mangling shows).
+/// Frames of the park/switch path.
 fn is_switch_path(name: &str) -> bool {
-    let path = name.trim_start_matches('<').split('<').next().unwrap_or("");
-    under(name, &["goroutines::runtime::", "corosensei::"]) && !path.contains("::tests::")
+    under(name, &["goroutines::runtime::", "corosensei::"]) && !in_tests(name)
 }
 
 /// Frames of this crate, outside its white-box tests.
 fn is_library(name: &str) -> bool {
+    under(name, &["goroutines::"]) && !in_tests(name)
+}
+
+/// Whether a frame belongs to the runtime's own white-box tests, which count as user code
+/// (judged by the path before any generic arguments, which v0 mangling shows).
+fn in_tests(name: &str) -> bool {
     let path = name.trim_start_matches('<').split('<').next().unwrap_or("");
-    under(name, &["goroutines::"]) && !path.contains("::tests::")
+    path.contains("::tests::")
 }
 
 /// Frames of the coroutine entry: the switch path, the panic-catching glue under a goroutine,
