@@ -49,7 +49,7 @@ fn spinning_hogs_do_not_stop_a_ticker() {
     for h in hogs {
         h.join().unwrap();
     }
-    // About 300 ticks are possible; the hog rule frees a P within 10 ms plus a sysmon round.
+    // About 300 ticks are possible; the hog rule frees a P within 5 ms plus a sysmon round.
     assert!(
         seen >= 10,
         "the ticker made {seen} ticks in 300 ms while hogs ran"

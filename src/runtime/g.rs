@@ -79,6 +79,16 @@ pub(crate) mod park_state {
     pub const INSPECTING_NOTIFIED: u8 = 4;
 }
 
+/// Values of `G::syscall`: where a goroutine stands with respect to a `blocking` call.
+pub(crate) mod syscall {
+    /// Not inside `blocking`.
+    pub const NONE: u8 = 0;
+    /// Inside `blocking`, and its P is in SYSCALL, owned by its M: sysmon may take it.
+    pub const ENTERED: u8 = 1;
+    /// Inside `blocking` without a P (sysmon took it before the call): nothing to give back.
+    pub const WITHOUT_P: u8 = 2;
+}
+
 /// The state of a goroutine, as dumps, metrics and the deadlock detector read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -154,6 +164,10 @@ pub(crate) struct G {
     pub(crate) locked_m: AtomicPtr<M>,
     /// Nesting depth of `lock_os_thread`; touched only by the goroutine itself.
     pub(crate) lock_depth: Cell<u32>,
+    /// Inside `blocking`: whether the goroutine put its P in SYSCALL (`syscall::ENTERED`), or
+    /// runs the call without one (`syscall::WITHOUT_P`), or is not in a call (`syscall::NONE`).
+    /// Touched only by the goroutine itself (`sched::enter_syscall` and friends).
+    pub(crate) syscall: Cell<u8>,
     /// Where `go` was called, captured with `#[track_caller]`.
     pub(crate) spawn_site: &'static Location<'static>,
     /// The goroutine that called `go` (0: a plain thread).
@@ -199,6 +213,7 @@ impl G {
             yielder: Cell::new(std::ptr::null()),
             locked_m: AtomicPtr::new(std::ptr::null_mut()),
             lock_depth: Cell::new(0),
+            syscall: Cell::new(syscall::NONE),
             spawn_site,
             parent,
             wait_since: AtomicU64::new(0),
@@ -493,6 +508,17 @@ pub(crate) fn coarse_nanos() -> u64 {
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The message of a panic payload, for fatal errors and reports.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
 }
 
 /// An impossible internal state: print and abort (Go's `throw`).

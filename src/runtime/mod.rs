@@ -250,7 +250,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_g(sched, f, site).map(|(h, _)| h)
+    let h = spawn_g(sched, f, site).map(|(h, _)| h);
+    // A goroutine spawning in a loop never parks: let sysmon make it yield (issue 11, item 7).
+    sched::preempt_point();
+    h
 }
 
 /// As `spawn`, also returning the goroutine's record.
@@ -413,8 +416,12 @@ pub fn current_id() -> Option<GoroutineId> {
 /// this just calls `f`.
 ///
 /// Without `blocking`, a goroutine that blocks its thread in std's blocking functions is still
-/// rescued after 10 ms by the scheduler's monitor, which treats it as a goroutine hogging its P
-/// (see [`crate::runtime`]); `blocking` makes the hand-off 500 times sooner.
+/// rescued after 5 ms by the scheduler's monitor, which treats it as a goroutine hogging its P
+/// (see [`crate::runtime`]); `blocking` makes the hand-off 250 times sooner.
+///
+/// `f` may park the goroutine (receive from a channel, lock a `sync::Mutex`, sleep): the
+/// goroutine leaves the blocking state while it is parked and enters it again when it
+/// resumes, so its P serves the other goroutines meanwhile, at full speed.
 ///
 /// ```
 /// use std::time::Duration;

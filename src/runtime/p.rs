@@ -8,7 +8,7 @@
 //! writes before the next owner's reads.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::g::{GRef, G};
@@ -55,6 +55,13 @@ pub(crate) struct P {
     pub(crate) state: AtomicUsize,
     /// Bumped on each entry to `blocking`, so sysmon can tell one long call from two short ones.
     pub(crate) syscall_seq: AtomicU64,
+    /// Set by sysmon when the P's goroutine has not rescheduled for [`HOG_LIMIT`] while the P
+    /// was OWNED (a goroutine spawning in a loop holds it OWNED inside each `go`, where sysmon
+    /// cannot retake it); `go` yields at its next call (`sched::preempt_point`). Cleared by the
+    /// owner at each schedule.
+    ///
+    /// [`HOG_LIMIT`]: super::sysmon::HOG_LIMIT
+    pub(crate) preempt: AtomicBool,
     pub(crate) runq: LocalQueue,
     /// A goroutine to run next, ahead of the queue: the one just spawned or woken, so that a
     /// producer and consumer hand off without queue traffic. Holds an `Arc<G>` as a raw pointer.
@@ -101,6 +108,7 @@ impl P {
             sched,
             state: AtomicUsize::new(pstate::RETIRED),
             syscall_seq: AtomicU64::new(0),
+            preempt: AtomicBool::new(false),
             runq: LocalQueue::new(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             sched_tick: AtomicU32::new(0),

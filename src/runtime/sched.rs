@@ -386,7 +386,22 @@ impl Sched {
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
         let p = self.p(id).expect("idle P exists");
         p.set_unowned(pstate::HANDOFF);
+        // A P leaves idle: sysmon must watch it again (Go wakes sysmon in the same place). An M
+        // that slept until a timer and takes a P back by itself starts no M, so `startm` alone
+        // would leave sysmon asleep while a hog runs (issue 11, item 1).
+        self.wake_sysmon();
         Some(p)
+    }
+
+    /// Wakes sysmon if it sleeps because every P was idle.
+    fn wake_sysmon(&self) {
+        // SeqCst: pairs with the store of `sysmon_sleeping` in `sysmon_wait`, which re-checks
+        // `npidle` after it: either we see the flag, or sysmon sees the P we took.
+        if self.sysmon_sleeping.load(Ordering::SeqCst) {
+            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            self.sysmon_cv.notify_one();
+        }
     }
 
     fn pidleput_locked(&self, idle: &mut Idle, p: &P) {
@@ -398,11 +413,7 @@ impl Sched {
 
     /// Runs `p` on an idle M, or a new one (Go's startm).
     fn startm(&self, p: &P, spinning: bool) {
-        if self.sysmon_sleeping.load(Ordering::SeqCst) {
-            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            self.sysmon_cv.notify_one();
-        }
+        self.wake_sysmon();
         let m = self.idle().ms.pop();
         match m {
             Some(m) => {
@@ -796,10 +807,10 @@ impl Sched {
             let p = m::current_p();
             let me = Arc::as_ptr(m) as usize;
             if !p.is_null() {
+                let p = self.p_ref(p);
+                p.preempt.store(false, Ordering::Relaxed);
                 // Release: publishes this M's scheduler writes to whoever retakes the P.
-                self.p_ref(p)
-                    .state
-                    .store(me | pstate::RUNNING, Ordering::Release);
+                p.state.store(me | pstate::RUNNING, Ordering::Release);
             }
             g::set_current(Arc::as_ptr(&g));
             m.curg.store(g.id().as_u64(), Ordering::Relaxed);
@@ -1023,7 +1034,8 @@ impl Sched {
         self.npidle.load(Ordering::SeqCst) >= self.max_procs()
     }
 
-    /// Sysmon sleeps until an M starts, or at most a second.
+    /// Sysmon sleeps until a P leaves idle, or until the next timer (Go's `timeSleepUntil`:
+    /// the M that runs that timer may find a hog to watch), or at most a second.
     pub(crate) fn sysmon_wait(&self) {
         let g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.sysmon_sleeping.store(true, Ordering::SeqCst);
@@ -1033,9 +1045,15 @@ impl Sched {
             self.sysmon_sleeping.store(false, Ordering::SeqCst);
             return;
         }
+        let next = self.earliest_timer();
+        let limit = if next == u64::MAX {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_nanos(next.saturating_sub(self.now())).min(Duration::from_secs(1))
+        };
         let (_g, _) = self
             .sysmon_cv
-            .wait_timeout_while(g, Duration::from_secs(1), |_| {
+            .wait_timeout_while(g, limit, |_| {
                 self.sysmon_sleeping.load(Ordering::SeqCst)
             })
             .unwrap_or_else(|e| e.into_inner());
@@ -1193,8 +1211,22 @@ struct SendPtr(*const G);
 // runs it; the G is `Sync`.
 unsafe impl Send for SendPtr {}
 
-/// The body of every M thread.
+/// The body of every M thread. Anything that unwinds out of the scheduler (a runtime bug, or
+/// user code that ran where it must not) ends the process with a `goroutines: fatal:` message,
+/// as Go's throw does: an M that died silently would leave its P owned forever and the program
+/// hung.
 fn m_main(sched: Arc<Sched>, m: Arc<M>) {
+    let id = m.id;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m_loop(sched, m)));
+    if let Err(e) = r {
+        fatal(&format!(
+            "a panic unwound out of the scheduler on M{id}: {}",
+            g::panic_message(&*e)
+        ));
+    }
+}
+
+fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     m::set_current_m(Arc::as_ptr(&m));
     signal::install_altstack();
     let p = m.take_next_p();
@@ -1223,7 +1255,9 @@ pub(crate) fn park_current(g: &G, reason: WaitReason) {
     g.set_wait_reason(reason);
     g.mark_wait_start();
     let pinned = pin_if_unwinding(g);
+    let sys = leave_syscall(g);
     g.switch_out(Switch::Park);
+    reenter_syscall(g, sys);
     unpin(g, pinned);
     g.set_wait_reason(WaitReason::Zero);
 }
@@ -1277,7 +1311,9 @@ pub(crate) fn yield_current() {
     match g::current() {
         Some(g) => {
             let pinned = pin_if_unwinding(&g);
+            let sys = leave_syscall(&g);
             g.switch_out(Switch::Yield);
+            reenter_syscall(&g, sys);
             unpin(&g, pinned);
         }
         None => std::thread::yield_now(),
@@ -1286,71 +1322,128 @@ pub(crate) fn yield_current() {
 
 /// Runs `f`, which may block its OS thread, after telling the scheduler (Go's entersyscall and
 /// exitsyscall). See `goroutines::blocking`.
+///
+/// Unlike a Go system call, `f` is arbitrary Rust and may park or yield the goroutine (a
+/// channel receive inside `blocking`). A switch leaves the syscall state first and enters it
+/// again when the goroutine resumes ([`park_current`], [`yield_current`]): a parked goroutine
+/// must not leave its P in SYSCALL, where the next schedule on it would fail its
+/// compare-and-swap and drop the P for sysmon to find much later (issue 11, item 2).
 pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
     let Some(g) = g::current() else { return f() };
-    let mp = m::current_m();
-    let p = m::current_p();
-    if p.is_null() {
+    if g.syscall.get() != g::syscall::NONE {
+        // Nested: the outer call already told the scheduler.
         return f();
     }
-    let me = mp as usize;
-    // SAFETY: the current P pointer is live for the life of its Sched (ownership is checked by
-    // the compare-and-swap).
-    let p = unsafe { &*p };
-    // AcqRel: Release publishes our use of the P to a sysmon that retakes it.
-    let entered = p
-        .state
-        .compare_exchange(
-            me | pstate::RUNNING,
-            me | pstate::SYSCALL,
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        )
-        .is_ok();
-    if !entered {
-        // Sysmon already took the P (we ran too long): nothing to hand off.
-        return f();
-    }
-    p.syscall_seq.fetch_add(1, Ordering::Relaxed);
-    g.set_status(GStatus::Syscall);
-    struct Exit<'a> {
-        g: &'a GRef,
-        p: &'a P,
-        me: usize,
-    }
+    enter_syscall(&g);
+    struct Exit<'a>(&'a GRef);
     impl Drop for Exit<'_> {
         fn drop(&mut self) {
-            self.g.set_status(GStatus::Running);
-            exit_blocking(self.g, self.p, self.me);
+            exit_syscall(self.0);
         }
     }
-    let _exit = Exit { g: &g, p, me };
+    let _exit = Exit(&g);
     f()
 }
 
-/// The end of a `blocking` call: keep the P if sysmon left it, else take an idle P, else queue.
-fn exit_blocking(g: &GRef, p: &P, me: usize) {
-    // Acquire: pairs with the Release of whoever owned the P meanwhile, if anyone.
-    if p.state
+/// The running goroutine `g` enters a blocking call: its P goes from RUNNING to SYSCALL, where
+/// sysmon may hand it to another M.
+fn enter_syscall(g: &G) {
+    let p = m::current_p();
+    let me = m::current_m() as usize;
+    // SAFETY: the current P pointer is live for the life of its Sched (ownership is checked by
+    // the compare-and-swap).
+    let entered = !p.is_null()
+        && unsafe { &*p }
+            .state
+            // AcqRel: Release publishes our use of the P to a sysmon that retakes it.
+            .compare_exchange(
+                me | pstate::RUNNING,
+                me | pstate::SYSCALL,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok();
+    if entered {
+        // SAFETY: as above.
+        unsafe { &*p }.syscall_seq.fetch_add(1, Ordering::Relaxed);
+        g.set_status(GStatus::Syscall);
+        g.syscall.set(g::syscall::ENTERED);
+    } else {
+        // Sysmon already took the P (we ran too long): nothing to hand off.
+        g.syscall.set(g::syscall::WITHOUT_P);
+    }
+}
+
+/// Leaves the syscall state without giving up the goroutine's claim to run: SYSCALL back to
+/// RUNNING if sysmon left the P alone, else the M goes on without a P. Returns the state that
+/// `g.syscall` had, for `reenter_syscall`.
+fn leave_syscall(g: &G) -> u8 {
+    let st = g.syscall.replace(g::syscall::NONE);
+    if st != g::syscall::ENTERED {
+        return st;
+    }
+    g.set_status(GStatus::Running);
+    let p = m::current_p();
+    let me = m::current_m() as usize;
+    // SAFETY: `ENTERED` means this M put its current P in SYSCALL; Ps live as long as the Sched.
+    let kept = unsafe { &*p }
+        .state
+        // Acquire: pairs with the Release of whoever owned the P meanwhile, if anyone.
         .compare_exchange(
             me | pstate::SYSCALL,
             me | pstate::RUNNING,
             Ordering::Acquire,
             Ordering::Relaxed,
         )
-        .is_ok()
-    {
+        .is_ok();
+    if !kept {
+        // Sysmon handed the P to another M: we have none now.
+        m::set_current_p(std::ptr::null());
+    }
+    st
+}
+
+/// After a switch inside `blocking`, on whatever M resumed the goroutine: enter the syscall
+/// state again if the goroutine was in it.
+fn reenter_syscall(g: &G, st: u8) {
+    if st != g::syscall::NONE {
+        enter_syscall(g);
+    }
+}
+
+/// The end of a `blocking` call: keep the P if sysmon left it, else take an idle P, else queue
+/// for one (Go's exitsyscall).
+fn exit_syscall(g: &GRef) {
+    let st = leave_syscall(g);
+    g.set_status(GStatus::Running);
+    if st != g::syscall::ENTERED || !m::current_p().is_null() {
         return;
     }
-    m::set_current_p(std::ptr::null());
     if let Some(p2) = g.sched.pidleget() {
-        p2.state.store(me | pstate::RUNNING, Ordering::Release);
+        // Release: as in `execute`, publishes our scheduler writes to a retaker.
+        p2.state
+            .store(m::current_m() as usize | pstate::RUNNING, Ordering::Release);
         m::set_current_p(p2);
         return;
     }
     let pinned = pin_if_unwinding(g);
     g.switch_out(Switch::Requeue);
     unpin(g, pinned);
+}
+
+/// Called by `go` after it spawned: yields if sysmon asked this P to (see `P::preempt`), so
+/// that a goroutine spawning in a loop lets the goroutines it queued, and the others, run.
+pub(crate) fn preempt_point() {
+    let p = m::current_p();
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: a non-null current P is a live P of this M's Sched; `preempt` is an atomic.
+    let p = unsafe { &*p };
+    if p.preempt.load(Ordering::Relaxed) {
+        p.preempt.store(false, Ordering::Relaxed);
+        yield_current();
+    }
 }
 
 /// Go's LockOSThread.

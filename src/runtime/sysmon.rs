@@ -8,12 +8,21 @@
 //!    (so for 20 µs or more) is taken away and handed to another M (Go's retake of `_Psyscall`):
 //!    the blocked goroutine keeps its OS thread, and gets a P back, or queues for one, when the
 //!    call returns.
-//! 2. A P in RUNNING whose goroutine has run for more than 10 ms without parking or yielding
-//!    (its schedule count has not moved) is taken away in the same way. Go preempts such a
+//! 2. A P in RUNNING whose goroutine has run for more than [`HOG_LIMIT`] without parking or
+//!    yielding (its schedule count has not moved) is taken away in the same way. Go preempts such a
 //!    goroutine with a signal at a compiler-marked safe point; Rust has no such points, so the
 //!    hog keeps its OS thread and runs on, while its P and run queue move to another M; when
 //!    the hog next parks or yields, it queues for a P again. A goroutine stuck in a blocking call
-//!    from std (without `blocking`) is rescued the same way.
+//!    from std (without `blocking`) is rescued the same way. A P that sits OWNED with a stuck
+//!    schedule count belongs to a goroutine spawning in a loop (`go` holds its P OWNED while it
+//!    queues the new goroutine, so the compare-and-swap from RUNNING rarely lands): sysmon sets
+//!    the P's `preempt` flag and the next `go` yields. Both rules start counting when sysmon
+//!    first sees the stuck count, and sysmon then sleeps exactly until the limit, so the rescue
+//!    comes [`HOG_LIMIT`] after that sample, not a back-off period later.
+//!
+//! While every P is idle sysmon sleeps until a P leaves the idle list (`Sched::pidleget` wakes
+//! it, whether an M was started or an M took a P back by itself after sleeping until a timer)
+//! or until the next timer is due, as Go's sysmon sleeps until `timeSleepUntil`.
 //!
 //! 3. If goroutines wait on sockets and nobody has polled the network for 10 ms (every M busy
 //!    running goroutines that never look for work), sysmon polls it and queues the goroutines it
@@ -29,13 +38,18 @@ use std::time::{Duration, Instant};
 use super::p::pstate;
 use super::sched::Sched;
 
-/// A goroutine running this long without a scheduling point loses its P.
-pub(crate) const HOG_LIMIT: Duration = Duration::from_millis(10);
+/// A goroutine running this long without a scheduling point loses its P. Go uses 10 ms as a
+/// time slice after which it preempts; here the rescue of the other goroutines is the only
+/// guard against a hog, so it comes sooner: a 2 ms ticker beside a hog keeps its gaps near
+/// 5 ms instead of 10 to 20.
+pub(crate) const HOG_LIMIT: Duration = Duration::from_millis(5);
 /// Sysmon polls the network if nobody has for this long.
 const NETPOLL_STALE: Duration = Duration::from_millis(10);
 /// Shortest and longest sleep between rounds.
 const MIN_DELAY: Duration = Duration::from_micros(20);
-const MAX_DELAY: Duration = Duration::from_millis(10);
+/// 2 ms rather than Go's 10: the first sample of a hog waits for the next round, and the
+/// rescue comes `HOG_LIMIT` after it.
+const MAX_DELAY: Duration = Duration::from_millis(2);
 
 /// What sysmon saw of one P last round.
 #[derive(Clone, Copy, Default)]
@@ -49,7 +63,16 @@ pub(crate) fn start(sched: &Arc<Sched>) {
     let weak = Arc::downgrade(sched);
     let spawned = std::thread::Builder::new()
         .name("goroutines-sysmon".into())
-        .spawn(move || run(weak));
+        .spawn(move || {
+            // Sysmon runs runtime code only (timers' user code runs in goroutines), so an unwind
+            // here is a runtime bug: end the process as Go's throw does, never a silent hang.
+            if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(weak))) {
+                super::g::fatal(&format!(
+                    "a panic unwound out of sysmon: {}",
+                    super::g::panic_message(&*e)
+                ));
+            }
+        });
     if let Err(e) = spawned {
         super::g::fatal(&format!("cannot start the sysmon thread: {e}"));
     }
@@ -60,6 +83,7 @@ fn run(weak: Weak<Sched>) {
     let mut delay = MIN_DELAY;
     let mut quiet_rounds = 0u32;
     loop {
+        let watch: Option<Instant>;
         {
             let Some(sched) = weak.upgrade() else { return };
             if sched.is_shut_down() {
@@ -74,7 +98,8 @@ fn run(weak: Weak<Sched>) {
                 delay = MIN_DELAY;
                 continue;
             }
-            let mut took = retake(&sched, &mut seen);
+            let (mut took, w) = retake(&sched, &mut seen);
+            watch = w;
             // A poller never polled yet (`last == 0`) counts as stale too: goroutines may already
             // wait on it. `poll_nonblocking` costs nothing without a poller or waiters.
             let last = sched.netpoll.last_poll();
@@ -95,23 +120,29 @@ fn run(weak: Weak<Sched>) {
                 }
             }
         }
-        std::thread::sleep(delay);
+        // A suspected hog: wake when it reaches the limit, not a back-off period later.
+        let wake = watch.map_or(delay, |w| w.saturating_duration_since(Instant::now()));
+        std::thread::sleep(delay.min(wake).max(MIN_DELAY));
     }
 }
 
-/// One round over the Ps; true if a P was taken away.
-fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> bool {
+/// One round over the Ps; true if a P was taken away, and the earliest moment a suspected hog
+/// reaches the limit.
+fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> (bool, Option<Instant>) {
     let n = sched.max_procs();
     if seen.len() < n {
         seen.resize(n, Seen::default());
     }
     let now = Instant::now();
     let mut took = false;
+    let mut watch: Option<Instant> = None;
     for (id, s) in seen.iter_mut().enumerate().take(n) {
         let Some(p) = sched.p_by_id(id) else { continue };
         let word = p.state.load(Ordering::Acquire);
-        match word & pstate::MASK {
+        let st = word & pstate::MASK;
+        match st {
             pstate::SYSCALL => {
+                s.since = None;
                 let seq = p.syscall_seq.load(Ordering::Relaxed);
                 if s.syscall_seq != seq {
                     // A new call since last round: give it until the next one.
@@ -120,23 +151,36 @@ fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> bool {
                 }
                 took |= sched.retake(p, word);
             }
-            pstate::RUNNING => {
+            pstate::RUNNING | pstate::OWNED => {
                 let tick = p.sched_tick.load(Ordering::Relaxed);
                 match s.since {
                     Some(t) if s.tick == tick => {
-                        if now.duration_since(t) >= HOG_LIMIT && sched.retake(p, word) {
+                        let due = t + HOG_LIMIT;
+                        if now < due {
+                            watch = Some(watch.map_or(due, |w| w.min(due)));
+                            continue;
+                        }
+                        // Either state: the next `go` of a spawning loop yields.
+                        p.preempt.store(true, Ordering::Relaxed);
+                        if st == pstate::RUNNING && sched.retake(p, word) {
                             took = true;
                             s.since = None;
+                        } else {
+                            // Keep watching: the hog may be between a spawn's OWNED and
+                            // RUNNING; the next round tries again.
+                            watch = Some(now);
                         }
                     }
                     _ => {
                         s.tick = tick;
                         s.since = Some(now);
+                        let due = now + HOG_LIMIT;
+                        watch = Some(watch.map_or(due, |w| w.min(due)));
                     }
                 }
             }
             _ => s.since = None,
         }
     }
-    took
+    (took, watch)
 }
