@@ -35,7 +35,24 @@ fn rt1() -> Runtime {
 /// A goroutine that sleeps 2 ms in a loop and records its worst gap once `measure` is set,
 /// until `stop`.
 fn ticker(stop: Arc<AtomicBool>, measure: Arc<AtomicBool>) -> goroutines::JoinHandle<(Duration, u64)> {
-    go(move || {
+    go(ticker_body(stop, measure))
+}
+
+/// The ticker as a migratable goroutine: one that sysmon's hand-off can rescue from a hog on
+/// its own OS thread (a default goroutine lives on the thread where it first ran).
+fn migratable_ticker(
+    stop: Arc<AtomicBool>,
+    measure: Arc<AtomicBool>,
+) -> goroutines::JoinHandle<(Duration, u64)> {
+    // SAFETY: the ticker keeps nothing tied to its OS thread across its sleeps.
+    unsafe { goroutines::go_migratable(ticker_body(stop, measure)) }
+}
+
+fn ticker_body(
+    stop: Arc<AtomicBool>,
+    measure: Arc<AtomicBool>,
+) -> impl FnOnce() -> (Duration, u64) + Send + 'static {
+    move || {
         let mut worst = Duration::ZERO;
         let mut ticks = 0;
         let mut last = Instant::now();
@@ -49,7 +66,7 @@ fn ticker(stop: Arc<AtomicBool>, measure: Arc<AtomicBool>) -> goroutines::JoinHa
             last = now;
         }
         (worst, ticks)
-    })
+    }
 }
 
 fn attempts(name: &str, f: impl FnMut() -> Duration) {
@@ -85,7 +102,7 @@ fn a_hog_started_after_an_idle_moment_does_not_starve_a_ticker() {
         rt1().run(|| {
             let stop = Arc::new(AtomicBool::new(false));
             let measure = Arc::new(AtomicBool::new(false));
-            let t = ticker(stop.clone(), measure.clone());
+            let t = migratable_ticker(stop.clone(), measure.clone());
             // The ticker alone: every P idle between ticks, so sysmon goes to sleep.
             time::sleep(Duration::from_millis(50));
             measure.store(true, Ordering::SeqCst);

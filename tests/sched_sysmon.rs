@@ -2,6 +2,11 @@
 //! thread, does not stop the others (issue: "a system monitor that keeps every P busy").
 //! Meant for GOMAXPROCS=1, where nothing else could rescue the other goroutines; it holds at
 //! any GOMAXPROCS because the hogs outnumber the Ps.
+//!
+//! A goroutine started with `go` lives on the OS thread where it first ran (docs/soundness.md),
+//! so sysmon's hand-off rescues only goroutines that have not started, and migratable ones:
+//! the tickers and quick goroutines below are migratable, and the times are measured inside
+//! them (a joiner living on a blocked thread wakes when that thread is free).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,7 +17,8 @@ use goroutines::{go, max_procs};
 
 /// A ticker made of runtime sleeps: counts ticks of about 1 ms until `stop`.
 fn ticker(stop: Arc<AtomicBool>, ticks: Arc<AtomicU64>) -> goroutines::JoinHandle<Duration> {
-    go(move || {
+    // SAFETY: the ticker keeps nothing tied to its OS thread across its parks.
+    unsafe { goroutines::go_migratable(move || {
         let mut worst = Duration::ZERO;
         while !stop.load(Ordering::SeqCst) {
             let t = Instant::now();
@@ -21,7 +27,7 @@ fn ticker(stop: Arc<AtomicBool>, ticks: Arc<AtomicU64>) -> goroutines::JoinHandl
             ticks.fetch_add(1, Ordering::SeqCst);
         }
         worst
-    })
+    }) }
 }
 
 #[goroutines::test]
@@ -75,14 +81,22 @@ fn blocking_call_does_not_stop_the_others() {
     let start = Instant::now();
     let quick: Vec<_> = (0..100)
         .map(|i| {
-            go(move || {
-                goroutines::yield_now();
-                i
-            })
+            // SAFETY: the closure keeps nothing tied to its OS thread across `yield_now`.
+            unsafe {
+                goroutines::go_migratable(move || {
+                    goroutines::yield_now();
+                    (i, start.elapsed())
+                })
+            }
         })
         .collect();
-    let sum: usize = quick.into_iter().map(|h| h.join().unwrap()).sum();
-    let quick_time = start.elapsed();
+    let mut sum = 0;
+    let mut quick_time = Duration::ZERO;
+    for h in quick {
+        let (i, t) = h.join().unwrap();
+        sum += i;
+        quick_time = quick_time.max(t);
+    }
     assert_eq!(sum, 4950);
     assert!(
         quick_time < Duration::from_millis(900),
@@ -102,8 +116,9 @@ fn std_blocking_without_blocking_is_rescued() {
         .map(|_| go(|| std::thread::sleep(Duration::from_millis(500))))
         .collect();
     let start = Instant::now();
-    let v = go(|| 7).join().unwrap();
-    let waited = start.elapsed();
+    // Not started yet, so it can run on whichever M gets the P; timed inside, since this
+    // goroutine's own thread may be one of the blocked ones.
+    let (v, waited) = go(move || (7, start.elapsed())).join().unwrap();
     assert_eq!(v, 7);
     assert!(
         waited < Duration::from_millis(400),

@@ -28,6 +28,7 @@ pub struct Builder {
     dump_on_sigquit: Option<bool>,
     schedtrace: Option<Duration>,
     scheddetail: Option<bool>,
+    migrate: bool,
 }
 
 impl Builder {
@@ -97,6 +98,23 @@ impl Builder {
         self
     }
 
+    /// Lets every goroutine of this runtime resume on any of its OS threads, as in Go, as if
+    /// each were started with [`go_migratable`](crate::go_migratable). Off by default.
+    ///
+    /// # Safety
+    /// Every goroutine the runtime will run, including those started by libraries, must obey
+    /// the rule of [`go_migratable`](crate::go_migratable)'s `# Safety` section.
+    ///
+    /// ```
+    /// // SAFETY: the goroutines below keep nothing tied to an OS thread across a park.
+    /// let rt = unsafe { goroutines::Builder::new().migrate_goroutines(true) }.build().unwrap();
+    /// assert_eq!(rt.run(|| 1 + 1), 2);
+    /// ```
+    pub unsafe fn migrate_goroutines(mut self, on: bool) -> Builder {
+        self.migrate = on;
+        self
+    }
+
     /// Creates the runtime. No thread starts until the first goroutine does.
     ///
     /// # Errors
@@ -112,6 +130,9 @@ impl Builder {
             None => env_stack()?,
         };
         let sched = super::sched::Sched::new(procs, round_stack_size(stack));
+        sched
+            .migrate_all
+            .store(self.migrate, std::sync::atomic::Ordering::Relaxed);
         let deadlock = self.detect_deadlock.or(env.deadlock).unwrap_or(true);
         sched
             .detect_deadlock

@@ -162,8 +162,20 @@ pub(crate) struct G {
     /// The M this goroutine is locked to (`lock_os_thread`), or null. Written by the goroutine
     /// itself; read by schedulers after taking the G from a queue (ordered by the queue).
     pub(crate) locked_m: AtomicPtr<M>,
+    /// The M this goroutine lives on: the one where it first ran, set by that M before the
+    /// first resume and never changed; null before, and always for a migratable goroutine
+    /// unless it is locked (`lock_os_thread` sets it for the lock's duration). Read by
+    /// whoever readies the goroutine, after the park protocol's Acquire (`notify` pairs with
+    /// `commit_park`'s Release, which follows the store).
+    pub(crate) home: AtomicPtr<M>,
+    /// Started with `go_migratable` (or a runtime that migrates every goroutine): may resume on
+    /// any M, as in Go. Set at spawn, read-only after.
+    pub(crate) migratable: bool,
     /// Nesting depth of `lock_os_thread`; touched only by the goroutine itself.
     pub(crate) lock_depth: Cell<u32>,
+    /// The goroutine's `goroutine_local!` values (local.rs); touched only by the goroutine
+    /// itself.
+    pub(crate) locals: UnsafeCell<super::local::Locals>,
     /// Inside `blocking`: whether the goroutine put its P in SYSCALL (`syscall::ENTERED`), or
     /// runs the call without one (`syscall::WITHOUT_P`), or is not in a call (`syscall::NONE`).
     /// Touched only by the goroutine itself (`sched::enter_syscall` and friends).
@@ -186,11 +198,13 @@ pub(crate) struct G {
     pub(crate) registry_slot: AtomicU32,
 }
 
-// SAFETY: the non-Sync fields (`co`, `yielder`, `lock_depth`) are touched only by the goroutine
-// itself or by the one M that currently owns the G, with ownership handed over through the run
-// queues' Acquire/Release operations (module docs). The coroutine's captured data is `Send`
-// because `go` requires `F: Send`; values the goroutine keeps on its stack across switches may be
-// `!Send`, which is the documented thread-migration contract of the crate (see lib.rs).
+// SAFETY: the non-Sync fields (`co`, `pending`, `yielder`, `lock_depth`, `syscall`, `locals`)
+// are touched only by the goroutine itself or by the one M that currently owns the G, with
+// ownership handed over through the run queues' Acquire/Release operations (module docs). The coroutine's captured data is `Send`
+// because `go` requires `F: Send`. Values the goroutine keeps on its stack across switches may be
+// `!Send` (a thread-local's reference, an `Rc` of a thread): they never reach another thread,
+// because a goroutine resumes only on its home M once started (`home`), unless its author
+// vouched for it with an `unsafe` opt-in to migration (docs/soundness.md).
 unsafe impl Send for G {}
 // SAFETY: as above.
 unsafe impl Sync for G {}
@@ -201,6 +215,7 @@ impl G {
         sched: Arc<Sched>,
         spawn_site: &'static Location<'static>,
         parent: u64,
+        migratable: bool,
     ) -> G {
         G {
             id,
@@ -212,7 +227,10 @@ impl G {
             pending: UnsafeCell::new(None),
             yielder: Cell::new(std::ptr::null()),
             locked_m: AtomicPtr::new(std::ptr::null_mut()),
+            home: AtomicPtr::new(std::ptr::null_mut()),
+            migratable,
             lock_depth: Cell::new(0),
+            locals: UnsafeCell::new(Vec::new()),
             syscall: Cell::new(syscall::NONE),
             spawn_site,
             parent,
@@ -449,6 +467,8 @@ impl Drop for G {
                 drop(co);
             } else {
                 std::mem::forget(co);
+                // Its goroutine-locals are abandoned with it, for the same reason.
+                std::mem::forget(std::mem::take(self.locals.get_mut()));
             }
         }
     }
@@ -461,9 +481,10 @@ thread_local! {
 
 /// The running goroutine, if the caller is one.
 ///
-/// `#[inline(never)]`: a goroutine may resume on another OS thread after any switch, and LLVM may
-/// keep a thread-local's address across a call in one function; computing the address inside a
-/// function that is never inlined makes every call read the current thread's slot.
+/// `#[inline(never)]`: a migratable goroutine may resume on another OS thread after any switch,
+/// and LLVM may keep a thread-local's address across a call in one function; computing the
+/// address inside a function that is never inlined makes every call read the current thread's
+/// slot.
 #[inline(never)]
 pub(crate) fn current() -> Option<GRef> {
     let p = CURRENT_G.with(|c| c.get());

@@ -4,12 +4,34 @@
 //! wakes the thread, `notesleep` waits until the word is set and clears it. A P, and with it the
 //! permission to run goroutines, is handed to a sleeping M through `next_p` before the wake-up.
 //!
+//! # Goroutines that live on an M
+//!
+//! A goroutine stays on the M (OS thread) where it first ran, unless it was started as
+//! migratable (`go_migratable`, `Builder::migrate_goroutines`): safe code may keep a reference
+//! to a thread-local, an `Rc` of a thread, a `StdoutLock` across a park, so resuming it on
+//! another thread could be undefined behaviour (docs/soundness.md). Its M therefore keeps
+//! its own run queues, which nobody else reads or steals from:
+//!
+//! - `own_next`, `own` and `own_yielded`: owner only, touched by the M's thread alone (the M's
+//!   scheduler, or a goroutine running on it that readies a goroutine living here);
+//! - `inbox`: where other threads put goroutines living here that they made runnable (a
+//!   timer, a channel hand-off from a goroutine of another M, the netpoller). The owner drains
+//!   it at each schedule. A push is published by `ninbox` (SeqCst) and, if the M sleeps waiting
+//!   for own work (`wants_inbox`, SeqCst), followed by a wake-up: the Dekker pair of
+//!   `Sched::push_remote` and `Sched::stopm`.
+//!
+//! An M with own work and no P asks for one: an idle P, or it waits in `Sched`'s list of
+//! P-waiters and the next P given up goes to it (`Sched::pidleput_locked`). An M holding a P
+//! while others wait gives it up after its time slice (`sched::TIME_SLICE`).
+//!
 //! Each M installs an alternate signal stack so that the stack-overflow handler can run after a
 //! goroutine hits its guard page (`signal.rs`).
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::g::{GRef, G};
 use super::p::P;
@@ -25,11 +47,33 @@ pub(crate) struct M {
     pub(crate) spinning: AtomicBool,
     /// The goroutine locked to this M (`lock_os_thread`), or null. Holds no count.
     pub(crate) locked_g: AtomicPtr<G>,
-    /// A goroutine handed to this locked M to run, with its strong count (Go's startlockedm).
-    pub(crate) next_g: AtomicPtr<G>,
     /// Id of the goroutine this M is running, 0 for none; for `scheddetail` only.
     pub(crate) curg: AtomicU64,
+    /// Goroutines living here, made runnable by this M's thread (module docs). Owner only.
+    own: UnsafeCell<Own>,
+    /// Goroutines living here made runnable by other threads (module docs).
+    inbox: Mutex<Vec<GRef>>,
+    /// Length of `inbox`, readable without the lock (SeqCst: the Dekker pair of the docs).
+    ninbox: AtomicUsize,
+    /// Length of the owner-only queues, for stats and the deadlock detector's re-check.
+    nown: AtomicUsize,
+    /// The M sleeps and must be woken when its inbox gets a goroutine (SeqCst, module docs).
+    pub(crate) wants_inbox: AtomicBool,
+    /// When this M last acquired a P (for the time slice). Owner only.
+    pub(crate) p_since: Cell<Instant>,
 }
+
+#[derive(Default)]
+struct Own {
+    next: Option<GRef>,
+    queue: VecDeque<GRef>,
+    yielded: VecDeque<GRef>,
+}
+
+// SAFETY: `own` and `p_since` are touched only by the M's own thread (module docs: the M's
+// scheduler, or the goroutine it is running, which runs on the same thread); everything else
+// is atomic or locked.
+unsafe impl Sync for M {}
 
 impl M {
     pub(crate) fn new(id: usize) -> M {
@@ -39,8 +83,13 @@ impl M {
             next_p: AtomicPtr::new(std::ptr::null_mut()),
             spinning: AtomicBool::new(false),
             locked_g: AtomicPtr::new(std::ptr::null_mut()),
-            next_g: AtomicPtr::new(std::ptr::null_mut()),
             curg: AtomicU64::new(0),
+            own: UnsafeCell::new(Own::default()),
+            inbox: Mutex::new(Vec::new()),
+            ninbox: AtomicUsize::new(0),
+            nown: AtomicUsize::new(0),
+            wants_inbox: AtomicBool::new(false),
+            p_since: Cell::new(Instant::now()),
         }
     }
 
@@ -80,10 +129,99 @@ impl M {
         self.next_p.swap(std::ptr::null_mut(), Ordering::Acquire)
     }
 
-    pub(crate) fn take_next_g(&self) -> Option<GRef> {
-        let p = self.next_g.swap(std::ptr::null_mut(), Ordering::Acquire);
-        // SAFETY: a non-null `next_g` came from `Arc::into_raw` with its count (`sched::execute`).
-        (!p.is_null()).then(|| unsafe { std::sync::Arc::from_raw(p as *const G) })
+    /// The owner-only queues. Callers run on this M's thread and keep the borrow short (no
+    /// call out while holding it).
+    #[allow(clippy::mut_from_ref)]
+    fn own(&self) -> &mut Own {
+        debug_assert!(std::ptr::eq(current_m(), self), "own queue touched off its M");
+        // SAFETY: only this M's thread calls `own` (callers' contract, checked in debug
+        // builds), never re-entrantly (each method below borrows once and returns).
+        unsafe { &mut *self.own.get() }
+    }
+
+    /// Owner: queues a goroutine living here; `next` puts it ahead of the others (the woken
+    /// goroutine runs next, as `runnext`), pushing the previous `next` to the queue's back.
+    pub(crate) fn push_own(&self, g: GRef, next: bool) {
+        let own = self.own();
+        if next {
+            if let Some(old) = own.next.replace(g) {
+                own.queue.push_back(old);
+            }
+        } else {
+            own.queue.push_back(g);
+        }
+        self.nown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Owner: queues a goroutine living here that yielded: it runs after the others.
+    pub(crate) fn push_yielded(&self, g: GRef) {
+        self.own().yielded.push_back(g);
+        self.nown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Owner: the next goroutine living here to run. `head_first` takes the queue's head ahead
+    /// of `next` (fairness, see `Sched::find_runnable`); `yielded` also takes yielded ones.
+    pub(crate) fn pop_own(&self, head_first: bool, yielded: bool) -> Option<GRef> {
+        let own = self.own();
+        let g = if head_first {
+            own.queue.pop_front().or_else(|| own.next.take())
+        } else {
+            own.next.take().or_else(|| own.queue.pop_front())
+        };
+        let g = match g {
+            Some(g) => Some(g),
+            None if yielded => own.yielded.pop_front(),
+            None => None,
+        };
+        if g.is_some() {
+            self.nown.fetch_sub(1, Ordering::Relaxed);
+        }
+        g
+    }
+
+    /// Owner: takes a yielded goroutine living here.
+    pub(crate) fn pop_yielded(&self) -> Option<GRef> {
+        let g = self.own().yielded.pop_front();
+        if g.is_some() {
+            self.nown.fetch_sub(1, Ordering::Relaxed);
+        }
+        g
+    }
+
+    /// Another thread: queues a goroutine living here. True if the M sleeps waiting for one
+    /// (the caller must wake it).
+    pub(crate) fn push_inbox(&self, g: GRef) -> bool {
+        self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push(g);
+        // SeqCst: the Dekker pair with `wants_inbox` (module docs): we publish the push, then
+        // read the flag; the sleeper publishes the flag, then reads `ninbox`.
+        self.ninbox.fetch_add(1, Ordering::SeqCst);
+        self.wants_inbox.load(Ordering::SeqCst)
+    }
+
+    /// Whether other threads queued goroutines living here (SeqCst: see `push_inbox`).
+    pub(crate) fn has_inbox(&self) -> bool {
+        self.ninbox.load(Ordering::SeqCst) > 0
+    }
+
+    /// Owner: moves the inbox into the own queue, in the order the goroutines were readied.
+    pub(crate) fn drain_inbox(&self) {
+        if self.ninbox.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let gs = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        self.ninbox.fetch_sub(gs.len(), Ordering::Relaxed);
+        self.nown.fetch_add(gs.len(), Ordering::Relaxed);
+        self.own().queue.extend(gs);
+    }
+
+    /// Whether goroutines living here are runnable (readable from any thread, approximately).
+    pub(crate) fn has_own_work(&self) -> bool {
+        self.nown.load(Ordering::Relaxed) > 0 || self.has_inbox()
+    }
+
+    /// Runnable goroutines living here, for stats and traces.
+    pub(crate) fn queued(&self) -> usize {
+        self.nown.load(Ordering::Relaxed) + self.ninbox.load(Ordering::Relaxed)
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) mod debug;
 pub(crate) mod dump;
 pub(crate) mod g;
 pub(crate) mod join;
+pub(crate) mod local;
 pub(crate) mod m;
 pub(crate) mod metrics;
 pub(crate) mod netpoll;
@@ -64,6 +65,7 @@ use std::sync::{Arc, Once, OnceLock};
 pub use builder::Builder;
 pub use g::GoroutineId;
 pub use join::JoinHandle;
+pub use local::GoroutineLocalKey;
 pub use metrics::Metrics;
 pub use park::WaitReason;
 use sched::Sched;
@@ -115,7 +117,7 @@ impl Runtime {
         T: Send + 'static,
     {
         let top = !g::in_goroutine();
-        let (h, main) = match spawn_g(&self.sched, f, Location::caller()) {
+        let (h, main) = match spawn_g(&self.sched, f, Location::caller(), false) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
@@ -141,7 +143,28 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        match spawn(&self.sched, f, Location::caller()) {
+        match spawn(&self.sched, f, Location::caller(), false) {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Starts a goroutine on this runtime that may resume on any of its OS threads after a
+    /// park, as every goroutine does in Go; see [`go_migratable`](crate::go_migratable).
+    ///
+    /// # Safety
+    /// As for [`go_migratable`](crate::go_migratable): `f` must not keep a reference to, or a
+    /// value tied to, the current OS thread across a call that can park or yield.
+    ///
+    /// # Panics
+    /// As [`Runtime::go`].
+    #[track_caller]
+    pub unsafe fn go_migratable<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match spawn(&self.sched, f, Location::caller(), true) {
             Ok(h) => h,
             Err(e) => panic!("{e}"),
         }
@@ -158,7 +181,7 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn(&self.sched, f, Location::caller())
+        spawn(&self.sched, f, Location::caller(), false)
     }
 
     /// This runtime's GOMAXPROCS.
@@ -245,12 +268,13 @@ pub(crate) fn spawn<F, T>(
     sched: &Arc<Sched>,
     f: F,
     site: &'static Location<'static>,
+    migratable: bool,
 ) -> io::Result<JoinHandle<T>>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let h = spawn_g(sched, f, site).map(|(h, _)| h);
+    let h = spawn_g(sched, f, site, migratable).map(|(h, _)| h);
     // A goroutine spawning in a loop never parks: let sysmon make it yield (issue 11, item 7).
     sched::preempt_point();
     h
@@ -261,6 +285,7 @@ fn spawn_g<F, T>(
     sched: &Arc<Sched>,
     f: F,
     site: &'static Location<'static>,
+    migratable: bool,
 ) -> io::Result<(JoinHandle<T>, g::GRef)>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -271,9 +296,16 @@ where
     let g = sched.spawn(
         move || {
             let r = panic::catch_unwind(AssertUnwindSafe(f));
+            // The goroutine's locals are dropped here, in the goroutine, before a joiner can
+            // see the result (local.rs); a panicking destructor ends like any goroutine panic.
+            let r = match panic::catch_unwind(local::destroy_current) {
+                Ok(()) => r,
+                Err(e) => r.and(Err(e)),
+            };
             p2.complete(r);
         },
         site,
+        migratable,
     )?;
     Ok((JoinHandle::new(packet, g.id()), g))
 }
@@ -319,7 +351,56 @@ where
     T: Send + 'static,
 {
     let site = Location::caller();
-    let r = with_current_sched(|s| spawn(s, f, site));
+    let r = with_current_sched(|s| spawn(s, f, site, false));
+    match r {
+        Ok(h) => h,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Starts a goroutine that may resume on any OS thread of its runtime after it parks or
+/// yields, as every goroutine does in Go: work stealing, the hand-off of a P whose thread is
+/// inside [`blocking`] or hogged, and wake-ups from other threads may all move it, so it is
+/// never stuck behind its thread.
+///
+/// A goroutine started with [`go`] stays on the OS thread where it first ran, which is what
+/// makes [`go`] sound: safe code may keep a `&` to a thread-local, an `Rc` kept by a thread, a
+/// `StdoutLock` or a `rand::rngs::ThreadRng` across a channel receive, and resuming it on
+/// another thread would be a data race. See docs/soundness.md for the analysis and the
+/// figures.
+///
+/// ```
+/// let h = // SAFETY: the closure keeps nothing tied to its OS thread across `yield_now`.
+///     unsafe { goroutines::go_migratable(|| { goroutines::yield_now(); 2 + 2 }) };
+/// assert_eq!(h.join().unwrap(), 4);
+/// ```
+///
+/// # Safety
+/// Across every call that can park or yield (channel operations, `sync` locks and waits,
+/// `time::sleep`, socket I/O, `yield_now`, `blocking`, `join`), `f` and everything it calls
+/// must not keep:
+/// - a reference obtained from a `thread_local!` (`LOCAL.with(|v| ... park ... )`), or a
+///   pointer computed from one;
+/// - a value that belongs to the current OS thread: an `Rc` or `RefCell` shared with a
+///   thread-local, a `ThreadRng`, a lock guard of a thread-affine lock (`StdoutLock`, a
+///   `ReentrantLock` guard), a `MutexGuard` of `std::sync::Mutex` whose unlock must happen on
+///   the locking thread on some platforms;
+/// - anything a library documents as `!Send` for thread-affinity reasons.
+///
+/// Reading a thread-local afresh after the park is not enough either: the compiler may keep a
+/// thread-local's address across a call within one function (llvm-project #98479; measured in
+/// docs/soundness.md). Use [`goroutine_local!`](crate::goroutine_local) for per-goroutine state.
+///
+/// # Panics
+/// As [`go`].
+#[track_caller]
+pub unsafe fn go_migratable<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let site = Location::caller();
+    let r = with_current_sched(|s| spawn(s, f, site, true));
     match r {
         Ok(h) => h,
         Err(e) => panic!("{e}"),

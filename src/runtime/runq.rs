@@ -296,6 +296,7 @@ mod tests {
             sched.clone(),
             std::panic::Location::caller(),
             0,
+            false,
         ))
     }
 

@@ -57,6 +57,9 @@ pub const MAX_THREADS: usize = 10_000;
 const SPIN_TIME: Duration = Duration::from_micros(20);
 /// How long a spinning M leaves another P's `runnext` alone (see `steal_work`).
 const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
+/// How long an M keeps its P while other Ms, with goroutines living on them, wait for one
+/// (m.rs): Go's time slice, shortened because the waiting goroutines cannot move to the P.
+pub(crate) const TIME_SLICE: Duration = Duration::from_millis(1);
 
 pub(crate) struct Sched {
     /// Usable bytes of every goroutine stack of this runtime.
@@ -95,11 +98,17 @@ pub(crate) struct Sched {
     pub(crate) mains: Mutex<Vec<GRef>>,
     /// Whether the deadlock detector may end the process (`Builder::detect_deadlock`).
     pub(crate) detect_deadlock: AtomicBool,
+    /// Every goroutine of this runtime may migrate (`Builder::migrate_goroutines`).
+    pub(crate) migrate_all: AtomicBool,
+    /// Length of `idle.pwait`, readable without the lock (for the time slice).
+    npwait: AtomicUsize,
 }
 
 struct Idle {
     ps: Vec<usize>,
     ms: Vec<Arc<M>>,
+    /// Ms with goroutines living on them to run and no P, first come first served (m.rs).
+    pwait: std::collections::VecDeque<Arc<M>>,
 }
 
 // SAFETY: `allp` holds pointers to `P`s that are `Send + Sync` and owned by the Sched; the rest
@@ -122,6 +131,7 @@ impl Sched {
             idle: Mutex::new(Idle {
                 ps: Vec::new(),
                 ms: Vec::new(),
+                pwait: std::collections::VecDeque::new(),
             }),
             npidle: AtomicUsize::new(0),
             nmspinning: AtomicUsize::new(0),
@@ -138,6 +148,8 @@ impl Sched {
             allgs: AllGs::new(),
             mains: Mutex::new(Vec::new()),
             detect_deadlock: AtomicBool::new(true),
+            migrate_all: AtomicBool::new(false),
+            npwait: AtomicUsize::new(0),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -194,6 +206,7 @@ impl Sched {
         p.state
             .store(m as *const M as usize | pstate::OWNED, Ordering::Release);
         m::set_current_p(p);
+        m.p_since.set(Instant::now());
     }
 
     /// A P pointer handed over through an M's `next_p`.
@@ -228,6 +241,7 @@ impl Sched {
             "goroutines: set_max_procs: {n} is outside 1..={MAX_PROCS}"
         );
         let old;
+        let mut waiters = Vec::new();
         {
             let mut idle = self.idle();
             old = self.gomaxprocs.load(Ordering::SeqCst);
@@ -252,6 +266,19 @@ impl Sched {
                 }
             }
             self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+            // New Ps go to Ms waiting for one first.
+            while !idle.pwait.is_empty() {
+                let Some(p) = self.pidleget_locked(&mut idle) else {
+                    break;
+                };
+                let w = self.give_p_to_waiter(&mut idle, p);
+                if let Some(w) = w {
+                    waiters.push(w);
+                }
+            }
+        }
+        for w in waiters {
+            self.netpoll.wake_m(&w);
         }
         if old != 0 {
             for _ in old..n {
@@ -279,6 +306,7 @@ impl Sched {
         self: &Arc<Self>,
         f: F,
         site: &'static Location<'static>,
+        migratable: bool,
     ) -> io::Result<GRef>
     where
         F: FnOnce() + Send + 'static,
@@ -300,6 +328,7 @@ impl Sched {
             self.clone(),
             site,
             parent.map_or(0, |p| p.as_u64()),
+            migratable || self.migrate_all.load(Ordering::Relaxed),
         ));
         let stack = match &p {
             Some(p) => p.alloc_stack(self.stack_size)?,
@@ -340,16 +369,38 @@ impl Sched {
 
     /// Makes a parked goroutine runnable (Go's ready): into `runnext` of the caller's P, so the
     /// woken goroutine runs next, or to the global queue from outside the runtime.
+    ///
+    /// A goroutine that lives on an M (m.rs) goes to that M's own queue instead: directly when
+    /// the caller runs on that M, through its inbox otherwise.
     pub(crate) fn ready(&self, g: GRef) {
         g.set_status(GStatus::Runnable);
         if trace::enabled() {
             trace::go_unpark(g.id(), g::current_id());
+        }
+        let home = g.home.load(Ordering::Relaxed);
+        if !home.is_null() {
+            if std::ptr::eq(home, m::current_m()) {
+                // SAFETY: `home` is the calling thread's M, which lives as long as its Sched.
+                unsafe { &*home }.push_own(g, true);
+            } else {
+                // SAFETY: Ms live as long as the Sched (`allm`), and the G holds its Sched.
+                self.push_remote(unsafe { &*home }, g);
+            }
+            return;
         }
         match self.current_p() {
             Some(p) => p.put(g, true, &self.global),
             None => self.global.push(g),
         }
         self.wakep();
+    }
+
+    /// Queues `g`, which lives on `home`, from another thread, and wakes `home` if it sleeps
+    /// waiting for such work (m.rs module docs).
+    fn push_remote(&self, home: &M, g: GRef) {
+        if home.push_inbox(g) {
+            self.netpoll.wake_m(home);
+        }
     }
 
     /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
@@ -404,17 +455,105 @@ impl Sched {
         }
     }
 
-    fn pidleput_locked(&self, idle: &mut Idle, p: &P) {
+    /// Puts `p` on the idle list, or hands it to the first M waiting for a P; then returns
+    /// that M, which the caller must wake after unlocking (`wake_m`).
+    #[must_use]
+    fn pidleput_locked(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
+        if !idle.pwait.is_empty() {
+            p.set_unowned(pstate::HANDOFF);
+            return self.give_p_to_waiter(idle, p);
+        }
         p.set_unowned(pstate::IDLE);
         idle.ps.push(p.id);
         // SeqCst: see the module docs.
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+        None
+    }
+
+    /// Hands `p` (in HANDOFF) to the first P-waiter, returned for the caller to wake; `None`
+    /// (and `p` back on the idle list) if nobody waits.
+    fn give_p_to_waiter(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
+        let Some(w) = idle.pwait.pop_front() else {
+            p.set_unowned(pstate::IDLE);
+            idle.ps.push(p.id);
+            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+            return None;
+        };
+        self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
+        // Release: hands the P (and the previous owner's writes to it) to the waiter, whose
+        // `take_next_p` Acquires it.
+        w.next_p.store(p as *const P as *mut P, Ordering::Release);
+        Some(w)
+    }
+
+    /// The calling M has goroutines living on it to run and no P: take an idle P, or wait
+    /// until one is handed over (m.rs). False on shutdown.
+    fn get_p_for_own(&self, m: &Arc<M>) -> bool {
+        {
+            let mut idle = self.idle();
+            if let Some(p) = self.pidleget_locked(&mut idle) {
+                drop(idle);
+                self.acquire_p(m, p);
+                return true;
+            }
+            idle.pwait.push_back(m.clone());
+            self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
+        }
+        loop {
+            let p = m.take_next_p();
+            if !p.is_null() {
+                self.acquire_p(m, self.p_ref(p));
+                return true;
+            }
+            if self.shutdown.load(Ordering::Relaxed) {
+                return false;
+            }
+            m.sleep(None);
+        }
+    }
+
+    /// The time slice of the module docs: the caller's M gives its P to the first P-waiter.
+    /// True if it did (the M then has no P).
+    fn yield_p_to_waiter(&self, m: &M, p: &P) -> bool {
+        let w = {
+            let mut idle = self.idle();
+            if idle.pwait.is_empty() {
+                return false;
+            }
+            m::set_current_p(std::ptr::null());
+            p.set_unowned(pstate::HANDOFF);
+            self.give_p_to_waiter(&mut idle, p)
+        };
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(w) = w {
+            self.netpoll.wake_m(&w);
+        }
+        true
     }
 
     /// Runs `p` on an idle M, or a new one (Go's startm).
     fn startm(&self, p: &P, spinning: bool) {
         self.wake_sysmon();
-        let m = self.idle().ms.pop();
+        let m = {
+            let mut idle = self.idle();
+            if idle.pwait.is_empty() {
+                idle.ms.pop()
+            } else {
+                // An M waiting for a P has work of its own: it gets the P, and looks at the
+                // P's queues after its own (the reason we were called).
+                let w = self.give_p_to_waiter(&mut idle, p);
+                drop(idle);
+                if spinning {
+                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+                if let Some(w) = w {
+                    self.netpoll.wake_m(&w);
+                }
+                return;
+            }
+        };
         match m {
             Some(m) => {
                 m.spinning.store(spinning, Ordering::Relaxed);
@@ -518,13 +657,23 @@ impl Sched {
     // ---- finding work ----
 
     /// Blocks until the M holds a P and has a goroutine to run; `None` on shutdown.
+    ///
+    /// Order: the own queues of a locked M only; the time slice (P-waiters); due timers; the
+    /// global queue every 61st schedule; goroutines living on this M and the P's `runnext` and
+    /// queue (heads first every 61st schedule, so that hand-off pairs cannot starve them); the
+    /// global queue; goroutines of this M that yielded; the network; stealing.
     fn find_runnable(&self, m: &Arc<M>) -> Option<GRef> {
         loop {
             if self.shutdown.load(Ordering::Relaxed) {
                 return None;
             }
+            let locked = !m.locked_g.load(Ordering::Relaxed).is_null();
             let Some(p) = self.current_p() else {
-                if !self.stopm(m) {
+                if m.has_own_work() {
+                    if !self.get_p_for_own(m) {
+                        return None;
+                    }
+                } else if !self.stopm(m, locked) {
                     return None;
                 }
                 continue;
@@ -533,9 +682,30 @@ impl Sched {
             if p.id >= self.max_procs() && self.retire(m, p) {
                 continue;
             }
+            m.drain_inbox();
+            if locked {
+                // Go's stoplockedm: a locked M runs only the goroutines that live on it (its
+                // locked goroutine among them, when readied); with none, its P goes to others.
+                if let Some(g) = m.pop_own(false, true) {
+                    return Some(g);
+                }
+                self.release_p(p, pstate::HANDOFF);
+                if m.spinning.swap(false, Ordering::Relaxed) {
+                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+                self.handoffp(p);
+                continue;
+            }
+            if self.npwait.load(Ordering::Relaxed) > 0
+                && m.p_since.get().elapsed() >= TIME_SLICE
+                && self.yield_p_to_waiter(m, p)
+            {
+                continue;
+            }
             // Reading the clock costs tens of nanoseconds here: only with timers pending.
             if p.timers.next_when() != u64::MAX {
                 p.timers.run_due(self.now());
+                m.drain_inbox();
             }
             let tick = p.sched_tick.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
             if tick % 61 == 0 {
@@ -543,15 +713,21 @@ impl Sched {
                     return Some(self.found(m, g));
                 }
             }
-            // Every 61st schedule (half-way between the global checks) the local queue's head
-            // goes ahead of `runnext`: two goroutines handing off to each other through
-            // `runnext` would otherwise starve everything queued behind them on this P. Go
-            // bounds the pair by one shared 10 ms time slice that sysmon preempts; we cannot
-            // preempt, so we bound it by count.
-            let g = if tick % 61 == 30 {
-                p.runq.pop().or_else(|| p.take_runnext())
+            if tick % 61 == 45 {
+                if let Some(g) = m.pop_yielded() {
+                    return Some(self.found(m, g));
+                }
+            }
+            // Every 61st schedule (half-way between the global checks) the queues' heads go
+            // ahead of `runnext` and the own `next`: two goroutines handing off to each other
+            // through them would otherwise starve everything queued behind them. Go bounds
+            // the pair by one shared 10 ms time slice that sysmon preempts; we cannot preempt,
+            // so we bound it by count. The own queue and the P's queue take turns being first.
+            let heads = tick % 61 == 30;
+            let g = if tick % 2 == 0 {
+                m.pop_own(heads, false).or_else(|| self.pop_p(p, heads))
             } else {
-                p.get()
+                self.pop_p(p, heads).or_else(|| m.pop_own(heads, false))
             };
             if let Some(g) = g {
                 return Some(self.found(m, g));
@@ -563,10 +739,14 @@ impl Sched {
             {
                 return Some(self.found(m, g));
             }
+            if let Some(g) = m.pop_yielded() {
+                return Some(self.found(m, g));
+            }
             // net: poll the network without blocking (Go's netpoll(0) in findRunnable); woken
-            // goroutines land in our runnext and local queue.
+            // goroutines land in our runnext and local queue, or our own queue.
             if self.netpoll.poll_nonblocking() > 0 {
-                if let Some(g) = p.get() {
+                m.drain_inbox();
+                if let Some(g) = m.pop_own(false, false).or_else(|| p.get()) {
                     return Some(self.found(m, g));
                 }
             }
@@ -579,18 +759,21 @@ impl Sched {
                     m.spinning.store(true, Ordering::Relaxed);
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                 }
-                if let Some(g) = self.steal_work(p) {
+                if let Some(g) = self.steal_work(m, p) {
                     return Some(self.found(m, g));
                 }
             }
             // Nothing: give the P back, then look once more before sleeping.
-            {
+            let waiter = {
                 let mut idle = self.idle();
-                if self.global.len() > 0 || p.has_work() {
+                if self.global.len() > 0 || p.has_work() || m.has_own_work() {
                     continue;
                 }
                 m::set_current_p(std::ptr::null());
-                self.pidleput_locked(&mut idle, p);
+                self.pidleput_locked(&mut idle, p)
+            };
+            if let Some(w) = waiter {
+                self.netpoll.wake_m(&w);
             }
             if m.spinning.swap(false, Ordering::Relaxed) {
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
@@ -603,9 +786,18 @@ impl Sched {
                     continue;
                 }
             }
-            if !self.stopm(m) {
+            if !self.stopm(m, false) {
                 return None;
             }
+        }
+    }
+
+    /// The P's `runnext` and queue; the queue's head first if `heads`.
+    fn pop_p(&self, p: &P, heads: bool) -> Option<GRef> {
+        if heads {
+            p.runq.pop().or_else(|| p.take_runnext())
+        } else {
+            p.get()
         }
     }
 
@@ -635,7 +827,7 @@ impl Sched {
     /// noticeable when the program goes idle. A victim's `runnext` is taken only after
     /// [`RUNNEXT_GRACE`]: the goroutine that filled it usually parks a moment later and lets its
     /// own M run it, without a migration (Go waits 3 µs for the same reason).
-    fn steal_work(&self, p: &P) -> Option<GRef> {
+    fn steal_work(&self, m: &M, p: &P) -> Option<GRef> {
         let n = self.max_procs();
         let start = Instant::now();
         loop {
@@ -667,6 +859,13 @@ impl Sched {
             }
             if let Some(g) = p.get() {
                 return Some(g);
+            }
+            // Goroutines living on this M, readied by others while it spins.
+            if m.has_inbox() {
+                m.drain_inbox();
+                if let Some(g) = m.pop_own(false, false) {
+                    return Some(g);
+                }
             }
             let share = self.global.len() / n + 1;
             if let Some(g) = self
@@ -707,16 +906,29 @@ impl Sched {
         true
     }
 
-    /// Sleeps the M (without a P) until another hands it one; as the earliest sleeper, only
-    /// until the next timer, then runs timers itself. Returns false on shutdown.
-    fn stopm(&self, m: &Arc<M>) -> bool {
+    /// Sleeps the M (without a P) until another hands it one, or until goroutines living on it
+    /// become runnable (then it returns without a P, and `find_runnable` asks for one); as the
+    /// earliest sleeper, only until the next timer, then runs timers itself. A `locked` M (its
+    /// goroutine is locked to it and parked) takes no P for other work: it sleeps until its own
+    /// goroutines are runnable. Returns false on shutdown.
+    fn stopm(&self, m: &Arc<M>, locked: bool) -> bool {
         loop {
             if self.shutdown.load(Ordering::Relaxed) {
                 return false;
             }
-            self.idle().ms.push(m.clone());
+            if !locked {
+                self.idle().ms.push(m.clone());
+            }
+            // SeqCst: the Dekker pair with `M::push_inbox` (m.rs): we publish that we sleep,
+            // then look at the inbox; a pusher publishes its push, then looks at the flag.
+            m.wants_inbox.store(true, Ordering::SeqCst);
+            let own = m.has_own_work();
             // Become the timed sleeper if our deadline is the earliest.
-            let mut deadline = self.earliest_timer();
+            let mut deadline = if own || locked {
+                u64::MAX
+            } else {
+                self.earliest_timer()
+            };
             let mut timed = false;
             if deadline != u64::MAX {
                 let cur = self.timer_sleep.load(Ordering::SeqCst);
@@ -735,13 +947,16 @@ impl Sched {
                 }
             }
             let timeout = timed.then(|| Duration::from_nanos(deadline.saturating_sub(self.now())));
-            let woken = if timeout == Some(Duration::ZERO) {
+            let woken = if own || timeout == Some(Duration::ZERO) {
                 false
+            } else if locked {
+                m.sleep(None)
             } else {
                 // net: the timed sleeper, or the first idle M while goroutines wait on fds,
                 // sleeps in epoll_wait instead of on its futex (`netpoll.rs`).
                 self.netpoll.sleep_m(m, timed, timeout)
             };
+            m.wants_inbox.store(false, Ordering::Relaxed);
             if timed {
                 let _ = self.timer_sleep.compare_exchange(
                     deadline,
@@ -755,6 +970,12 @@ impl Sched {
                 // SAFETY: a handed-over P is a live P of this Sched (`startm`).
                 self.acquire_p(m, unsafe { &*p });
                 return true;
+            }
+            if locked {
+                if m.has_own_work() {
+                    return true;
+                }
+                continue;
             }
             // Woken for a timer or shutdown, or timed out: leave the idle list, unless someone
             // already took us off it to hand us a P, in which case wait for that P.
@@ -779,6 +1000,9 @@ impl Sched {
                 continue;
             }
             let _ = woken;
+            if m.has_own_work() {
+                return true;
+            }
             // Timers may be due: run them with an idle P if there is one.
             if self.earliest_timer() <= self.now() {
                 if let Some(p) = self.pidleget() {
@@ -793,19 +1017,23 @@ impl Sched {
     // ---- running goroutines ----
 
     /// Runs `g` until it switches out, and acts on why (Go's execute plus the tail of mcall).
-    /// Returns a goroutine this M must run next without looking for work: the locked goroutine
-    /// handed back to a locked M.
-    fn execute(&self, m: &Arc<M>, g: GRef) -> Option<GRef> {
-        let lm = g.locked_m.load(Ordering::Acquire);
-        if !lm.is_null() && !std::ptr::eq(lm, Arc::as_ptr(m)) {
-            self.start_locked_m(m, g, lm);
-            return None;
+    fn execute(&self, m: &Arc<M>, g: GRef) {
+        let me = Arc::as_ptr(m);
+        let home = g.home.load(Ordering::Relaxed);
+        if home.is_null() {
+            if !g.migratable {
+                // First run: the goroutine lives on this M from now on (m.rs). Relaxed: the
+                // store reaches readiers through the park protocol (see `G::home`).
+                g.home.store(me as *mut M, Ordering::Relaxed);
+            }
+        } else if !std::ptr::eq(home, me) {
+            fatal("a goroutine living on one M was taken by another");
         }
         loop {
             g.set_status(GStatus::Running);
             // The P becomes retakeable while the goroutine runs (p.rs).
             let p = m::current_p();
-            let me = Arc::as_ptr(m) as usize;
+            let me = me as usize;
             if !p.is_null() {
                 let p = self.p_ref(p);
                 p.preempt.store(false, Ordering::Relaxed);
@@ -853,48 +1081,52 @@ impl Sched {
             if let (false, CoroutineResult::Yield(Switch::Park)) = (lost, &r) {
                 self.p_ref(p).count_park();
             }
+            let homed = !g.home.load(Ordering::Relaxed).is_null();
             match r {
                 CoroutineResult::Yield(Switch::Yield) => {
                     g.set_status(GStatus::Runnable);
-                    let locked = std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g));
-                    self.global.push(g);
-                    if locked {
-                        return self.stop_locked_m(m);
+                    if homed {
+                        m.push_yielded(g);
+                    } else {
+                        self.global.push(g);
+                        self.wakep();
                     }
-                    self.wakep();
-                    return None;
+                    return;
                 }
                 CoroutineResult::Yield(Switch::Park) => {
                     g.set_status(GStatus::Waiting);
                     if !g.commit_park() {
                         // A wake-up came first: run it again at once, if we still have a P.
                         if lost {
-                            g.set_status(GStatus::Runnable);
-                            self.global.push(g);
-                            self.wakep();
-                            return None;
+                            self.requeue(m, g, homed);
+                            return;
                         }
                         continue;
                     }
-                    let locked = std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g));
-                    drop(g);
-                    if locked {
-                        return self.stop_locked_m(m);
-                    }
-                    return None;
+                    return;
                 }
                 CoroutineResult::Yield(Switch::Requeue) => {
                     // Back from a long `blocking` call without a P: queue for one.
-                    g.set_status(GStatus::Runnable);
-                    self.global.push(g);
-                    self.wakep();
-                    return None;
+                    self.requeue(m, g, homed);
+                    return;
                 }
                 CoroutineResult::Return(()) => {
                     self.goexit(m, g);
-                    return None;
+                    return;
                 }
             }
+        }
+    }
+
+    /// Queues `g`, which switched out on `m` and must run again: on `m` itself if it lives
+    /// there, else on the global queue.
+    fn requeue(&self, m: &M, g: GRef, homed: bool) {
+        g.set_status(GStatus::Runnable);
+        if homed {
+            m.push_own(g, false);
+        } else {
+            self.global.push(g);
+            self.wakep();
         }
     }
 
@@ -902,10 +1134,7 @@ impl Sched {
     #[cold]
     fn trace_start(&self, g: &G, p: *const P) {
         let (pid, local) = match (!p.is_null()).then(|| self.p_ref(p)) {
-            Some(p) => (
-                Some(p.id),
-                p.runq.len() as usize + usize::from(p.has_runnext()),
-            ),
+            Some(p) => (Some(p.id), self.local_queue_len(p)),
             None => (None, 0),
         };
         trace::go_start(g.id(), g.spawn_site, pid, local, self.global.len());
@@ -949,47 +1178,6 @@ impl Sched {
         (self.ngoroutine.load(Ordering::Relaxed) + ps).max(0) as usize
     }
 
-    /// Hands our P and `g` to the M that `g` is locked to, and goes idle (Go's startlockedm).
-    fn start_locked_m(&self, m: &Arc<M>, g: GRef, lm: *mut M) {
-        let p: *const P = self.current_p().map_or(std::ptr::null(), |p| p.p);
-        if let Some(p) = (!p.is_null()).then(|| self.p_ref(p)) {
-            self.release_p(p, pstate::HANDOFF);
-        }
-        if m.spinning.swap(false, Ordering::Relaxed) {
-            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-        }
-        // SAFETY: Ms live as long as the Sched (`allm`); `lm` was stored by the goroutine when
-        // it locked itself to that M.
-        let lm = unsafe { &*lm };
-        lm.next_g
-            .store(Arc::into_raw(g) as *mut G, Ordering::Release);
-        lm.next_p.store(p as *mut P, Ordering::Release);
-        lm.wake();
-    }
-
-    /// The goroutine locked to this M switched out: hand the P to others and sleep until the
-    /// goroutine is handed back with a P (Go's stoplockedm). Returns it, to run next.
-    fn stop_locked_m(&self, m: &Arc<M>) -> Option<GRef> {
-        if let Some(p) = self.current_p() {
-            let p = p.p;
-            self.release_p(p, pstate::HANDOFF);
-            self.handoffp(p);
-        }
-        loop {
-            if self.shutdown.load(Ordering::Relaxed) {
-                return None;
-            }
-            m.sleep(None);
-            if let Some(g) = m.take_next_g() {
-                let p = m.take_next_p();
-                if !p.is_null() {
-                    self.acquire_p(m, self.p_ref(p));
-                }
-                return Some(g);
-            }
-        }
-    }
-
     /// Gives away a P whose M is about to block (Go's handoffp).
     fn handoffp(&self, p: &P) {
         if p.has_work() || self.global.len() > 0 {
@@ -1007,9 +1195,13 @@ impl Sched {
             return;
         }
         let when = p.timers.next_when();
-        {
+        let waiter = {
             let mut idle = self.idle();
-            self.pidleput_locked(&mut idle, p);
+            self.pidleput_locked(&mut idle, p)
+        };
+        if let Some(w) = waiter {
+            self.netpoll.wake_m(&w);
+            return;
         }
         if when != u64::MAX && when < self.timer_sleep.load(Ordering::SeqCst) {
             self.wakep();
@@ -1094,9 +1286,19 @@ impl Sched {
     pub(crate) fn queue_depths(&self) -> (usize, Vec<usize>) {
         let locals = (0..self.max_procs())
             .filter_map(|i| self.p(i))
-            .map(|p| p.runq.len() as usize + usize::from(p.has_runnext()))
+            .map(|p| self.local_queue_len(p))
             .collect();
         (self.global.len(), locals)
+    }
+
+    /// Runnable goroutines queued on `p`, and those living on its owner M (m.rs).
+    pub(crate) fn local_queue_len(&self, p: &P) -> usize {
+        let word = p.state.load(Ordering::Acquire);
+        let owner = (word & !pstate::MASK) as *const M;
+        // SAFETY: a non-null owner in a P's state word is an M of this Sched, and Ms live as
+        // long as the Sched (`allm`).
+        let own = (!owner.is_null()).then(|| unsafe { &*owner }.queued());
+        p.runq.len() as usize + usize::from(p.has_runnext()) + own.unwrap_or(0)
     }
 
     /// Schedules done by all Ps: moves whenever any goroutine runs.
@@ -1235,10 +1437,7 @@ fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     }
     sched.acquire_p(&m, sched.p_ref(p));
     while let Some(g) = sched.find_runnable(&m) {
-        let mut next = Some(g);
-        while let Some(g) = next {
-            next = sched.execute(&m, g);
-        }
+        sched.execute(&m, g);
     }
     // Shut down: drop the P without putting it back; nothing will run it.
     m::set_current_p(std::ptr::null());
@@ -1264,28 +1463,21 @@ pub(crate) fn park_current(g: &G, reason: WaitReason) {
 
 /// A goroutine that switches while unwinding a panic (a `Drop` that parks) must come back on
 /// the same OS thread: std keeps the panic count in a thread-local, and unwinding that finished
-/// on another thread would leave both threads' counts wrong. Such a switch pins the goroutine to
-/// its M as `lock_os_thread` does, for that switch only. Returns whether it pinned.
+/// on another thread would leave both threads' counts wrong. A goroutine that lives on its M
+/// (the default) does anyway; a migratable one is given this M as its home for that switch
+/// only. Returns whether it pinned.
 fn pin_if_unwinding(g: &G) -> bool {
-    if !std::thread::panicking() || g.lock_depth.get() > 0 {
+    if !std::thread::panicking() || !g.home.load(Ordering::Relaxed).is_null() {
         return false;
     }
-    let m = m::current_m();
-    g.locked_m.store(m as *mut M, Ordering::Release);
-    // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
-    unsafe {
-        (*m).locked_g
-            .store(g as *const G as *mut G, Ordering::Relaxed)
-    };
+    // Relaxed: read by the readier after the park protocol's Acquire (see `G::home`).
+    g.home.store(m::current_m() as *mut M, Ordering::Relaxed);
     true
 }
 
 fn unpin(g: &G, pinned: bool) {
     if pinned {
-        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
-        // SAFETY: a pinned goroutine resumes on the M it was pinned to, which lives as long as
-        // its Sched.
-        unsafe { (*m).locked_g.store(std::ptr::null_mut(), Ordering::Relaxed) };
+        g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
     }
 }
 
@@ -1453,6 +1645,10 @@ pub(crate) fn lock_os_thread() {
     g.lock_depth.set(depth + 1);
     if depth == 0 {
         let m = m::current_m();
+        if g.migratable {
+            // It lives on this M while locked (m.rs); only its goroutine calls this.
+            g.home.store(m as *mut M, Ordering::Relaxed);
+        }
         g.locked_m.store(m as *mut M, Ordering::Release);
         // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
         unsafe {
@@ -1471,6 +1667,9 @@ pub(crate) fn unlock_os_thread() {
     }
     g.lock_depth.set(depth - 1);
     if depth == 1 {
+        if g.migratable {
+            g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
+        }
         let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
         if !m.is_null() {
             // SAFETY: as in `lock_os_thread`: a locked goroutine runs only on its M.

@@ -239,7 +239,7 @@ fn fire_now(shared: &Shared) {
                 return;
             };
             let f = f.clone();
-            if crate::runtime::spawn(&sched, move || f(), site).is_err() {
+            if crate::runtime::spawn(&sched, move || f(), site, false).is_err() {
                 crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
             }
         }
