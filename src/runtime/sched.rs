@@ -1624,16 +1624,26 @@ fn exit_syscall(g: &GRef) {
 }
 
 /// Called by `go` after it spawned: yields if sysmon asked this P to (see `P::preempt`), so
-/// that a goroutine spawning in a loop lets the goroutines it queued, and the others, run.
+/// that a goroutine spawning in a loop lets the goroutines it queued, and the others, run; or
+/// if sysmon took the P away meanwhile: the goroutines living on this M (m.rs) can run only
+/// here, so a spawning loop that went on without a P would starve them. Yielding queues it
+/// for a P with them instead.
 pub(crate) fn preempt_point() {
+    if !g::in_goroutine() {
+        return;
+    }
     let p = m::current_p();
     if p.is_null() {
         return;
     }
-    // SAFETY: a non-null current P is a live P of this M's Sched; `preempt` is an atomic.
+    // SAFETY: a non-null current P is a live P of this M's Sched; its fields are atomics.
     let p = unsafe { &*p };
-    if p.preempt.load(Ordering::Relaxed) {
-        p.preempt.store(false, Ordering::Relaxed);
+    let owner = p.state.load(Ordering::Relaxed) & !pstate::MASK;
+    let lost = owner != m::current_m() as usize;
+    if lost || p.preempt.load(Ordering::Relaxed) {
+        if !lost {
+            p.preempt.store(false, Ordering::Relaxed);
+        }
         yield_current();
     }
 }
