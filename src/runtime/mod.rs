@@ -42,6 +42,7 @@ pub(crate) mod deadlock;
 pub(crate) mod debug;
 pub(crate) mod dump;
 pub(crate) mod g;
+pub(crate) mod goroutine;
 pub(crate) mod join;
 pub(crate) mod m;
 pub(crate) mod metrics;
@@ -50,6 +51,7 @@ pub(crate) mod p;
 pub mod park;
 pub(crate) mod runq;
 pub(crate) mod sched;
+pub(crate) mod scope;
 pub(crate) mod signal;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
@@ -63,6 +65,8 @@ use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
 pub use g::GoroutineId;
+pub use goroutine::Goroutine;
+pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use join::JoinHandle;
 pub use metrics::Metrics;
 pub use park::WaitReason;
@@ -115,7 +119,7 @@ impl Runtime {
         T: Send + 'static,
     {
         let top = !g::in_goroutine();
-        let (h, main) = match spawn_g(&self.sched, f, Location::caller()) {
+        let (h, main) = match spawn_g(&self.sched, f, Location::caller(), goroutine::SpawnOpts::default()) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
@@ -250,14 +254,29 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    spawn_g(sched, f, site).map(|(h, _)| h)
+    spawn_g(sched, f, site, goroutine::SpawnOpts::default()).map(|(h, _)| h)
 }
 
-/// As `spawn`, also returning the goroutine's record.
+/// As `spawn`, with what a `Goroutine` builder set.
+pub(crate) fn spawn_with<F, T>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+    opts: goroutine::SpawnOpts,
+) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    spawn_g(sched, f, site, opts).map(|(h, _)| h)
+}
+
+/// As `spawn_with`, also returning the goroutine's record.
 fn spawn_g<F, T>(
     sched: &Arc<Sched>,
     f: F,
     site: &'static Location<'static>,
+    opts: goroutine::SpawnOpts,
 ) -> io::Result<(JoinHandle<T>, g::GRef)>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -271,6 +290,7 @@ where
             p2.complete(r);
         },
         site,
+        opts,
     )?;
     Ok((JoinHandle::new(packet, g.id()), g))
 }
@@ -512,7 +532,12 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let Some(id) = g::current_id() else { return prev(info) };
+            let Some(gp) = g::current() else { return prev(info) };
+            let id = match &gp.name {
+                Some(name) => format!("{} {name:?}", gp.id()),
+                None => gp.id().to_string(),
+            };
+            drop(gp);
             let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
                 *s
             } else if let Some(s) = info.payload().downcast_ref::<String>() {
