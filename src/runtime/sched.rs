@@ -328,7 +328,7 @@ impl Sched {
         self.allgs
             .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
         if trace::enabled() {
-            trace::go_create(id, parent, site);
+            trace::go_create(id, parent, site, g.name.as_ref());
         }
         match p {
             Some(p) => p.put(g.clone(), true, &self.global),

@@ -166,6 +166,7 @@ fn hooks_make_rows_slices_flows_and_counters() {
         dropped: 0,
         first_drop: None,
         end: done.end,
+        names: Default::default(),
     };
     tl.write_json(&mut out, &meta).unwrap();
     let json = String::from_utf8(out).unwrap();
