@@ -456,7 +456,7 @@ impl Context {
         if st.err.is_some() {
             drop(st);
             if let Some(f) = rec.take() {
-                let _ = crate::runtime::spawn(&rec.sched, f, std::panic::Location::caller());
+                let _ = crate::runtime::spawn_detached(&rec.sched, f, std::panic::Location::caller());
             }
         } else {
             st.afters.insert(rec.id, rec.clone());
@@ -556,7 +556,7 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: 
     for a in afters {
         if let Some(f) = a.take() {
             // In its own goroutine, as Go's AfterFunc; if the runtime is gone, `f` is dropped.
-            let _ = crate::runtime::spawn(&a.sched, f, std::panic::Location::caller());
+            let _ = crate::runtime::spawn_detached(&a.sched, f, std::panic::Location::caller());
         }
     }
     if remove_from_parent {

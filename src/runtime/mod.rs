@@ -257,6 +257,26 @@ where
     spawn_g(sched, f, site, goroutine::SpawnOpts::default()).map(|(h, _)| h)
 }
 
+/// As `spawn` with the handle dropped at once, without making one: for goroutines the crate
+/// starts on a user's behalf and never joins (`ErrGroup::go`, `WaitGroup::go`, `after_func`).
+/// A panic in `f` is reported by the panic hook and ends only this goroutine, as with a
+/// dropped `JoinHandle`.
+pub(crate) fn spawn_detached<F>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let body = move || {
+        let _ = panic::catch_unwind(AssertUnwindSafe(f));
+    };
+    sched
+        .spawn(body, site, goroutine::SpawnOpts::default())
+        .map(drop)
+}
+
 /// As `spawn`, with what a `Goroutine` builder set.
 pub(crate) fn spawn_with<F, T>(
     sched: &Arc<Sched>,
