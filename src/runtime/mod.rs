@@ -35,6 +35,15 @@
 //! Each goroutine runs on a stack slot from a process-wide arena allocator (`stack.rs`), with a
 //! guard page below it whose fault is reported by `signal.rs`. The context switch is
 //! `corosensei`'s: a goroutine is a coroutine resumed by its M and suspended back to it.
+//! A goroutine made with `Goroutine::stack_size` (`goroutine.rs`) gets a slot of its own size,
+//! from the pool of that size.
+//!
+//! # Starting and waiting
+//!
+//! `go`, `Runtime::go` and the `Goroutine` builder (`goroutine.rs`, which passes a name and a
+//! stack size to `Sched::spawn` in one `SpawnOpts`) all end in `Sched::spawn`. A `JoinHandle`
+//! (`join.rs`) shares a result packet with its goroutine; `scope` (`scope.rs`) builds borrowing
+//! goroutines on the same packet, counting them so the scope can wait for all of them.
 
 pub(crate) mod allgs;
 pub(crate) mod builder;
