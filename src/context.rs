@@ -183,6 +183,9 @@ struct Node {
     /// The nearest cancellable ancestor, to leave its children map; weak (see module docs).
     parent: Option<Weak<Node>>,
     deadline: Option<Instant>,
+    /// The cause recorded when the node's own deadline passes (`with_deadline_cause`); `None`:
+    /// `DeadlineExceeded` itself.
+    deadline_cause: Option<Cause>,
     state: Mutex<State>,
 }
 
@@ -239,7 +242,7 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
     /// ```
     pub fn with_cancel(&self) -> (Context, CancelFunc) {
-        self.derive(self.deadline(), false)
+        self.derive(self.deadline(), false, None)
     }
 
     /// A child context that is also cancelled, with [`ContextError::DeadlineExceeded`], at
@@ -257,9 +260,77 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
     /// ```
     pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
+        self.with_deadline_or_cause(deadline, None)
+    }
+
+    /// As [`with_deadline`](Context::with_deadline), recording `cause` as the context's
+    /// [`cause`](Context::cause) when the deadline passes (Go's `context.WithDeadlineCause`).
+    /// The returned [`CancelFunc`] sets no cause.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let d = Instant::now() + Duration::from_millis(1);
+    /// let (ctx, _cancel) = Context::background().with_deadline_cause(d, "backend too slow");
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "backend too slow");
+    /// ```
+    pub fn with_deadline_cause(
+        &self,
+        deadline: Instant,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        let cause: Box<dyn Error + Send + Sync> = cause.into();
+        self.with_deadline_or_cause(deadline, Some(Cause::from(cause)))
+    }
+
+    /// `with_deadline_cause(now + timeout, cause)` (Go's `context.WithTimeoutCause`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, _cancel) = Context::background().with_timeout_cause(Duration::from_millis(1), "slow");
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "slow");
+    /// ```
+    pub fn with_timeout_cause(
+        &self,
+        timeout: Duration,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.with_deadline_cause(d, cause),
+            None => self.with_cancel(),
+        }
+    }
+
+    /// A context with this one's values but none of its cancellation or deadline: never
+    /// cancelled, even when this one is (Go's `context.WithoutCancel`).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_value("k", 1u8).with_cancel();
+    /// let detached = ctx.without_cancel();
+    /// cancel.cancel();
+    /// assert!(ctx.err().is_some());
+    /// assert!(detached.err().is_none() && detached.done().is_nil());
+    /// assert_eq!(detached.value::<_, u8>(&"k"), Some(&1));
+    /// ```
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            node: None,
+            values: self.values.clone(),
+        }
+    }
+
+    fn with_deadline_or_cause(&self, deadline: Instant, cause: Option<Cause>) -> (Context, CancelFunc) {
         match self.deadline() {
-            Some(cur) if cur <= deadline => self.derive(Some(cur), false),
-            _ => self.derive(Some(deadline), true),
+            Some(cur) if cur <= deadline => self.derive(Some(cur), false, None),
+            _ => self.derive(Some(deadline), true, cause),
         }
     }
 
@@ -467,12 +538,19 @@ impl Context {
         }
     }
 
-    /// Makes a child, registers it, and arms its deadline timer if `own_deadline`.
-    fn derive(&self, deadline: Option<Instant>, own_deadline: bool) -> (Context, CancelFunc) {
+    /// Makes a child, registers it, and arms its deadline timer if `own_deadline` (cancelling
+    /// with `deadline_cause` when it fires).
+    fn derive(
+        &self,
+        deadline: Option<Instant>,
+        own_deadline: bool,
+        deadline_cause: Option<Cause>,
+    ) -> (Context, CancelFunc) {
         let node = Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             parent: self.node.as_ref().map(Arc::downgrade),
             deadline,
+            deadline_cause,
             state: Mutex::new(State::default()),
         });
         if let Some(parent) = &self.node {
@@ -490,7 +568,7 @@ impl Context {
         }
         if let (true, Some(d)) = (own_deadline, deadline) {
             if d <= Instant::now() {
-                cancel(&node, true, ContextError::DeadlineExceeded, None);
+                cancel(&node, true, ContextError::DeadlineExceeded, node.deadline_cause.clone());
             } else {
                 arm_deadline(&node, d);
             }
@@ -513,7 +591,7 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
     let weak = Arc::downgrade(node);
     let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
         if let Some(n) = weak.upgrade() {
-            cancel(&n, true, ContextError::DeadlineExceeded, None);
+            cancel(&n, true, ContextError::DeadlineExceeded, n.deadline_cause.clone());
         }
     })));
     let sched = with_current_sched(|s| s.clone());

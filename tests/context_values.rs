@@ -140,3 +140,25 @@ fn after_func_that_blocks_does_not_block_cancel() {
     assert!(ctx.err().is_some());
     gate.close();
 }
+
+/// WithDeadlineCause / WithTimeoutCause record their cause when the deadline passes, not when
+/// cancelled by hand; WithoutCancel keeps values and drops cancellation.
+#[test]
+fn deadline_cause_and_without_cancel() {
+    let (timed, _c) = Context::background().with_timeout_cause(Duration::from_millis(1), "too slow");
+    timed.done().recv();
+    assert_eq!(timed.err(), Some(ContextError::DeadlineExceeded));
+    assert_eq!(timed.cause().unwrap().to_string(), "too slow");
+
+    let (early, cancel) =
+        Context::background().with_timeout_cause(Duration::from_secs(60), "unused cause");
+    cancel.cancel();
+    let cause = early.cause().unwrap();
+    assert_eq!(cause.downcast_ref::<ContextError>(), Some(&ContextError::Canceled));
+
+    let (ctx, cancel) = Context::background().with_value(Key1, 5i32).with_cancel();
+    let detached = ctx.without_cancel();
+    cancel.cancel();
+    assert!(detached.err().is_none());
+    assert_eq!(detached.value::<_, i32>(&Key1), Some(&5));
+}
