@@ -26,12 +26,26 @@
 //!    action only takes locks held for a few stores and closes a channel, never blocking. A
 //!    deadline no earlier than the parent's makes a plain cancellable child (Go does the same).
 //!
+//! 6. Causes (Go 1.20's `WithCancelCause`): cancelling records a cause beside the error; a
+//!    context cancelled without one, or by its deadline, has its error as its cause, and
+//!    descendants inherit the cause of the cancellation that reached them.
+//! 7. `after_func` (Go 1.21's `AfterFunc`) registers a record with the node; cancellation takes
+//!    the records out with the children and starts each function in its own goroutine, never
+//!    running it under a node lock or on the canceller's stack (a timer action, for a deadline,
+//!    runs on the scheduler's). Whoever takes the function out of its record first, the
+//!    canceller or `stop`, decides whether it runs.
+//! 8. Values (Go's `WithValue`) are a separate immutable chain: each context holds the newest
+//!    link, a child of any kind copies its parent's, and `value` walks it newest first. Keys
+//!    are compared by type and `==`, so a private key type cannot collide with another crate's.
+//!
 //! # Rejected alternatives
-//! Go's `Context` is an interface with `Value`; here it is one concrete type, since Rust has
-//! better ways to pass request-scoped values, and a concrete type needs no "is this parent a
-//! cancelCtx" probing or propagation goroutine.
+//! Go's `Context` is an interface; here it is one concrete type, so it needs no "is this parent
+//! a cancelCtx" probing or propagation goroutine. Values keyed by type alone (a type map) were
+//! rejected: Go's key-and-value pairs let one type name several values.
 
+use std::any::Any;
 use std::collections::HashMap;
+use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -99,6 +113,19 @@ impl std::error::Error for ContextError {}
 pub struct Context {
     /// `None` for background.
     node: Option<Arc<Node>>,
+    /// The newest value (`with_value`), linked to older ones; `None`: no values.
+    values: Option<Arc<ValueNode>>,
+}
+
+/// Why a context was cancelled, as [`Context::cause`] returns it: the cause given to a
+/// [`CancelCauseFunc`], or else the context's [`ContextError`].
+pub type Cause = Arc<dyn Error + Send + Sync>;
+
+/// One `with_value` link.
+struct ValueNode {
+    key: Box<dyn Any + Send + Sync>,
+    value: Box<dyn Any + Send + Sync>,
+    parent: Option<Arc<ValueNode>>,
 }
 
 /// Cancels the context it was made with, and its descendants (Go's `context.CancelFunc`).
@@ -115,8 +142,38 @@ pub struct Context {
 /// cancel.cancel();
 /// assert!(ctx.err().is_some());
 /// ```
+#[must_use = "a context's CancelFunc should be called once its work is done (go vet's lostcancel)"]
 pub struct CancelFunc {
     node: Arc<Node>,
+}
+
+/// Cancels the context it was made with, recording a cause (Go's `context.CancelCauseFunc`);
+/// see [`Context::with_cancel_cause`].
+#[must_use = "a context's CancelCauseFunc should be called once its work is done"]
+pub struct CancelCauseFunc {
+    node: Arc<Node>,
+}
+
+/// Stops an [`after_func`](Context::after_func) registration (the `stop` function Go's
+/// `context.AfterFunc` returns). Dropping it does not stop anything.
+pub struct AfterFuncStop {
+    rec: Arc<AfterRec>,
+    node: Option<Arc<Node>>,
+}
+
+/// One `after_func` registration.
+struct AfterRec {
+    id: u64,
+    /// The function, until the canceller or `stop` takes it.
+    f: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// The runtime to start it on: the one `after_func` was called on.
+    sched: Arc<Sched>,
+}
+
+impl AfterRec {
+    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.f.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -126,12 +183,19 @@ struct Node {
     /// The nearest cancellable ancestor, to leave its children map; weak (see module docs).
     parent: Option<Weak<Node>>,
     deadline: Option<Instant>,
+    /// The cause recorded when the node's own deadline passes (`with_deadline_cause`); `None`:
+    /// `DeadlineExceeded` itself.
+    deadline_cause: Option<Cause>,
     state: Mutex<State>,
 }
 
 #[derive(Default)]
 struct State {
     err: Option<ContextError>,
+    /// Set with `err`.
+    cause: Option<Cause>,
+    /// `after_func` registrations, started when the context is cancelled.
+    afters: HashMap<u64, Arc<AfterRec>>,
     /// Made on first `done()`; closed on cancellation.
     done: Option<Chan<()>>,
     children: HashMap<u64, Arc<Node>>,
@@ -160,7 +224,10 @@ impl Context {
     /// assert_eq!(bg.deadline(), None);
     /// ```
     pub fn background() -> Context {
-        Context { node: None }
+        Context {
+            node: None,
+            values: None,
+        }
     }
 
     /// A child context cancelled when the returned [`CancelFunc`] is called or this context is
@@ -175,7 +242,7 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
     /// ```
     pub fn with_cancel(&self) -> (Context, CancelFunc) {
-        self.derive(self.deadline(), false)
+        self.derive(self.deadline(), false, None)
     }
 
     /// A child context that is also cancelled, with [`ContextError::DeadlineExceeded`], at
@@ -193,9 +260,77 @@ impl Context {
     /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
     /// ```
     pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
+        self.with_deadline_or_cause(deadline, None)
+    }
+
+    /// As [`with_deadline`](Context::with_deadline), recording `cause` as the context's
+    /// [`cause`](Context::cause) when the deadline passes (Go's `context.WithDeadlineCause`).
+    /// The returned [`CancelFunc`] sets no cause.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let d = Instant::now() + Duration::from_millis(1);
+    /// let (ctx, _cancel) = Context::background().with_deadline_cause(d, "backend too slow");
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "backend too slow");
+    /// ```
+    pub fn with_deadline_cause(
+        &self,
+        deadline: Instant,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        let cause: Box<dyn Error + Send + Sync> = cause.into();
+        self.with_deadline_or_cause(deadline, Some(Cause::from(cause)))
+    }
+
+    /// `with_deadline_cause(now + timeout, cause)` (Go's `context.WithTimeoutCause`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, _cancel) = Context::background().with_timeout_cause(Duration::from_millis(1), "slow");
+    /// ctx.done().recv();
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "slow");
+    /// ```
+    pub fn with_timeout_cause(
+        &self,
+        timeout: Duration,
+        cause: impl Into<Box<dyn Error + Send + Sync>>,
+    ) -> (Context, CancelFunc) {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.with_deadline_cause(d, cause),
+            None => self.with_cancel(),
+        }
+    }
+
+    /// A context with this one's values but none of its cancellation or deadline: never
+    /// cancelled, even when this one is (Go's `context.WithoutCancel`).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_value("k", 1u8).with_cancel();
+    /// let detached = ctx.without_cancel();
+    /// cancel.cancel();
+    /// assert!(ctx.err().is_some());
+    /// assert!(detached.err().is_none() && detached.done().is_nil());
+    /// assert_eq!(detached.value::<_, u8>(&"k"), Some(&1));
+    /// ```
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            node: None,
+            values: self.values.clone(),
+        }
+    }
+
+    fn with_deadline_or_cause(&self, deadline: Instant, cause: Option<Cause>) -> (Context, CancelFunc) {
         match self.deadline() {
-            Some(cur) if cur <= deadline => self.derive(Some(cur), false),
-            _ => self.derive(Some(deadline), true),
+            Some(cur) if cur <= deadline => self.derive(Some(cur), false, None),
+            _ => self.derive(Some(deadline), true, cause),
         }
     }
 
@@ -278,20 +413,153 @@ impl Context {
         self.node.as_ref().and_then(|n| n.deadline)
     }
 
-    /// Makes a child, registers it, and arms its deadline timer if `own_deadline`.
-    fn derive(&self, deadline: Option<Instant>, own_deadline: bool) -> (Context, CancelFunc) {
+    /// As [`with_cancel`](Context::with_cancel), with a [`CancelCauseFunc`] that records why
+    /// (Go's `context.WithCancelCause`); read it back with [`cause`](Context::cause).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// let (child, _c) = ctx.with_cancel();
+    /// cancel.cancel(std::io::Error::other("disk full"));
+    /// assert_eq!(child.cause().unwrap().to_string(), "disk full"); // inherited
+    /// ```
+    pub fn with_cancel_cause(&self) -> (Context, CancelCauseFunc) {
+        let (ctx, CancelFunc { node }) = self.with_cancel();
+        (ctx, CancelCauseFunc { node })
+    }
+
+    /// Why this context was cancelled (Go's `context.Cause`): the cause given to the
+    /// [`CancelCauseFunc`] that cancelled it or an ancestor, or else its [`err`](Context::err)
+    /// as a [`Cause`]; `None` while it is not cancelled.
+    ///
+    /// ```
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// assert!(ctx.cause().is_none());
+    /// cancel.cancel();
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref::<ContextError>(), Some(&ContextError::Canceled));
+    /// ```
+    pub fn cause(&self) -> Option<Cause> {
+        self.node.as_ref().and_then(|n| n.lock().cause.clone())
+    }
+
+    /// A child carrying `value` under `key`, cancelled with this context (Go's
+    /// `context.WithValue`). [`value`](Context::value) finds it in the child and every context
+    /// derived from it. Keys match by type and `==`: a key type private to a module keeps its
+    /// values from colliding with anyone else's, as Go advises.
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// #[derive(PartialEq)]
+    /// struct RequestId;
+    ///
+    /// let ctx = Context::background().with_value(RequestId, 42u64);
+    /// let (child, _cancel) = ctx.with_cancel();
+    /// assert_eq!(child.value::<_, u64>(&RequestId), Some(&42));
+    /// assert_eq!(child.value::<_, u64>(&"other key"), None);
+    /// ```
+    pub fn with_value<K, V>(&self, key: K, value: V) -> Context
+    where
+        K: Any + PartialEq + Send + Sync,
+        V: Any + Send + Sync,
+    {
+        Context {
+            node: self.node.clone(),
+            values: Some(Arc::new(ValueNode {
+                key: Box::new(key),
+                value: Box::new(value),
+                parent: self.values.clone(),
+            })),
+        }
+    }
+
+    /// The value stored under `key` by the nearest [`with_value`](Context::with_value) (Go's
+    /// `Context.Value`); `None` if there is none, or if the value found is not a `V`.
+    pub fn value<K, V>(&self, key: &K) -> Option<&V>
+    where
+        K: Any + PartialEq,
+        V: Any,
+    {
+        let mut link = self.values.as_deref();
+        while let Some(v) = link {
+            if v.key.downcast_ref::<K>() == Some(key) {
+                return v.value.downcast_ref::<V>();
+            }
+            link = v.parent.as_deref();
+        }
+        None
+    }
+
+    /// Arranges for `f` to run in its own goroutine once this context is cancelled, or at once
+    /// (in its own goroutine) if it already is (Go's `context.AfterFunc`). The returned handle
+    /// can unregister it. On the background context, which is never cancelled, `f` never runs.
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// goroutines::run(|| {
+    ///     let (ctx, cancel) = Context::background().with_cancel();
+    ///     let c = goroutines::Chan::new(1);
+    ///     let tx = c.clone();
+    ///     let _stop = ctx.after_func(move || tx.send("cleaned up"));
+    ///     cancel.cancel();
+    ///     assert_eq!(c.recv(), Some("cleaned up"));
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn after_func<F>(&self, f: F) -> AfterFuncStop
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let rec = Arc::new(AfterRec {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            f: Mutex::new(Some(Box::new(f))),
+            sched: with_current_sched(|s| s.clone()),
+        });
+        let Some(node) = &self.node else {
+            return AfterFuncStop { rec, node: None };
+        };
+        let mut st = node.lock();
+        if st.err.is_some() {
+            drop(st);
+            if let Some(f) = rec.take() {
+                let _ = crate::runtime::spawn_detached(&rec.sched, f, std::panic::Location::caller());
+            }
+        } else {
+            st.afters.insert(rec.id, rec.clone());
+        }
+        AfterFuncStop {
+            rec,
+            node: Some(node.clone()),
+        }
+    }
+
+    /// Makes a child, registers it, and arms its deadline timer if `own_deadline` (cancelling
+    /// with `deadline_cause` when it fires).
+    fn derive(
+        &self,
+        deadline: Option<Instant>,
+        own_deadline: bool,
+        deadline_cause: Option<Cause>,
+    ) -> (Context, CancelFunc) {
         let node = Arc::new(Node {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             parent: self.node.as_ref().map(Arc::downgrade),
             deadline,
+            deadline_cause,
             state: Mutex::new(State::default()),
         });
         if let Some(parent) = &self.node {
             let mut ps = parent.lock();
             match ps.err {
                 Some(err) => {
+                    let cause = ps.cause.clone();
                     drop(ps);
-                    cancel(&node, false, err);
+                    cancel(&node, false, err, cause);
                 }
                 None => {
                     ps.children.insert(node.id, node.clone());
@@ -300,7 +568,7 @@ impl Context {
         }
         if let (true, Some(d)) = (own_deadline, deadline) {
             if d <= Instant::now() {
-                cancel(&node, true, ContextError::DeadlineExceeded);
+                cancel(&node, true, ContextError::DeadlineExceeded, node.deadline_cause.clone());
             } else {
                 arm_deadline(&node, d);
             }
@@ -308,6 +576,7 @@ impl Context {
         (
             Context {
                 node: Some(node.clone()),
+                values: self.values.clone(),
             },
             CancelFunc { node },
         )
@@ -322,7 +591,7 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
     let weak = Arc::downgrade(node);
     let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
         if let Some(n) = weak.upgrade() {
-            cancel(&n, true, ContextError::DeadlineExceeded);
+            cancel(&n, true, ContextError::DeadlineExceeded, n.deadline_cause.clone());
         }
     })));
     let sched = with_current_sched(|s| s.clone());
@@ -331,10 +600,13 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
     st.keepalive = Some(node.clone());
 }
 
-/// Cancels `node` and its descendants with `err`; the first cancellation of a node wins.
-fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError) {
+/// Cancels `node` and its descendants with `err` and `cause` (`None`: `err` itself); the first
+/// cancellation of a node wins. Starts the `after_func`s of every node it cancels.
+fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: Option<Cause>) {
+    let cause = cause.unwrap_or_else(|| Arc::new(err));
     let mut work = vec![node.clone()];
     let mut first = true;
+    let mut afters = Vec::new();
     while let Some(n) = work.pop() {
         let (timer, keepalive) = {
             let mut st = n.lock();
@@ -345,10 +617,12 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError) {
                 continue;
             }
             st.err = Some(err);
+            st.cause = Some(cause.clone());
             if let Some(c) = &st.done {
                 c.close();
             }
             work.extend(st.children.drain().map(|(_, c)| c));
+            afters.extend(st.afters.drain().map(|(_, a)| a));
             (st.timer.take(), st.keepalive.take())
         };
         if let Some((raw, sched)) = timer {
@@ -356,6 +630,12 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError) {
         }
         drop(keepalive);
         first = false;
+    }
+    for a in afters {
+        if let Some(f) = a.take() {
+            // In its own goroutine, as Go's AfterFunc; if the runtime is gone, `f` is dropped.
+            let _ = crate::runtime::spawn_detached(&a.sched, f, std::panic::Location::caller());
+        }
     }
     if remove_from_parent {
         if let Some(p) = node.parent.as_ref().and_then(Weak::upgrade) {
@@ -379,7 +659,61 @@ impl CancelFunc {
     /// pcancel.cancel();
     /// ```
     pub fn cancel(&self) {
-        cancel(&self.node, true, ContextError::Canceled);
+        cancel(&self.node, true, ContextError::Canceled, None);
+    }
+}
+
+impl CancelCauseFunc {
+    /// Cancels the context with [`ContextError::Canceled`] and `cause` (unless it was already
+    /// cancelled), as [`CancelFunc::cancel`] does; [`Context::cause`] then returns `cause`.
+    ///
+    /// ```
+    /// use goroutines::context::{Context, ContextError};
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel_cause();
+    /// cancel.cancel("upstream closed");
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "upstream closed");
+    /// ```
+    pub fn cancel(&self, cause: impl Into<Box<dyn Error + Send + Sync>>) {
+        let cause: Box<dyn Error + Send + Sync> = cause.into();
+        cancel(&self.node, true, ContextError::Canceled, Some(Cause::from(cause)));
+    }
+}
+
+impl AfterFuncStop {
+    /// Unregisters the function: true if that kept it from running, false if it was already
+    /// started (the context was cancelled) or stopped (Go's `stop`).
+    ///
+    /// ```
+    /// use goroutines::context::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// let stop = ctx.after_func(|| unreachable!("stopped first"));
+    /// assert!(stop.stop());
+    /// assert!(!stop.stop());
+    /// cancel.cancel();
+    /// ```
+    pub fn stop(&self) -> bool {
+        let stopped = self.rec.take().is_some();
+        if stopped {
+            if let Some(n) = &self.node {
+                n.lock().afters.remove(&self.rec.id);
+            }
+        }
+        stopped
+    }
+}
+
+impl fmt::Debug for CancelCauseFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CancelCauseFunc")
+    }
+}
+
+impl fmt::Debug for AfterFuncStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AfterFuncStop").finish_non_exhaustive()
     }
 }
 

@@ -16,17 +16,21 @@
 //! # The tour
 //! - [`go`], [`JoinHandle`], [`run`] and `#[goroutines::main]`: starting goroutines, waiting for
 //!   them, and running `main` as a goroutine.
+//! - Structured concurrency: [`scope`] (goroutines that borrow from the caller, joined before
+//!   it returns, as `std::thread::scope`), [`sync::ErrGroup`] (Go's errgroup),
+//!   [`JoinHandle::done`] and [`JoinHandle::join_timeout`] (waiting in `select!` or with a
+//!   timeout), and [`Goroutine`] (a goroutine's name and stack size).
 //! - [`yield_now`], [`num_goroutine`], [`max_procs`], [`set_max_procs`], [`current_id`],
 //!   [`lock_os_thread`]: Go's `runtime` package.
 //! - [`Chan`], [`SendChan`], [`RecvChan`], [`select!`] and [`Select`]: Go's channels and
 //!   `select`, with Go's semantics to the letter (module [`chan`]).
-//! - [`sync`]: `WaitGroup`, `Mutex`, `RwLock`, `Once`, `Cond` and `Semaphore`, parking
-//!   goroutines rather than threads.
+//! - [`sync`]: `WaitGroup`, `Mutex`, `RwLock`, `Once`, `Cond`, `Semaphore` and `ErrGroup`,
+//!   parking goroutines rather than threads.
 //! - [`time::sleep`], [`time::after`], [`time::Timer`], [`time::after_func`] and
 //!   [`time::Ticker`]: Go's `time` package, parking goroutines on the runtime's per-P timer
 //!   heaps (module [`time`]).
-//! - [`context::Context`]: Go's `context` package, cancellation and deadlines down a tree
-//!   (module [`context`]).
+//! - [`context::Context`]: Go's `context` package, cancellation and deadlines down a tree, with
+//!   Go 1.21's values, causes and `after_func` (module [`context`]).
 //! - [`Builder`] and [`Runtime`]: explicit runtimes, and the environment variables `GOMAXPROCS`
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
@@ -87,7 +91,7 @@ pub use chan::{
 };
 pub use goroutines_macros::{main, test};
 pub use runtime::{
-    blocking, current_id, dump, go, go_migratable, lock_os_thread, max_procs, metrics, num_goroutine, run,
-    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Metrics,
-    Runtime, Stats,
+    blocking, current_id, dump, go, go_migratable, lock_os_thread, max_procs, metrics,
+    num_goroutine, run, scope, set_max_procs, stats, unlock_os_thread, yield_now, Builder,
+    Goroutine, GoroutineId, JoinHandle, Metrics, Runtime, Scope, ScopedJoinHandle, Stats,
 };

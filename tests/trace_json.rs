@@ -428,3 +428,47 @@ fn the_svg_tool_renders_a_real_trace() {
     assert!(text.contains(">P0</text>"));
     assert!(text.contains(&format!("G{} tests/trace_json.rs:", ids[0])));
 }
+
+/// A goroutine named with `Goroutine::name` is labelled with its name in the trace: its slices
+/// read `G17 conn 12` and carry the name as an argument; unnamed ones stay `G18`.
+#[test]
+fn named_goroutine_in_trace() {
+    let _s = serial();
+    let path = temp("named");
+    let rt = goroutines::Builder::new().max_procs(2).build().unwrap();
+    trace::start(&path).unwrap();
+    let (named, plain) = rt.run(|| {
+        let n = goroutines::Goroutine::new()
+            .name("conn \"12\"")
+            .spawn(|| spin(Duration::from_millis(2)))
+            .unwrap();
+        let p = goroutines::go(|| spin(Duration::from_millis(2)));
+        let ids = (n.id().as_u64(), p.id().as_u64());
+        n.join().unwrap();
+        p.join().unwrap();
+        ids
+    });
+    trace::stop().unwrap();
+    let v = read(&path);
+    let _ = std::fs::remove_file(&path);
+    let slices: Vec<&Value> = events(&v).iter().filter(|e| e["ph"] == "X").collect();
+    let of = |g: u64| -> Vec<&Value> {
+        slices
+            .iter()
+            .copied()
+            .filter(|e| e["args"]["goroutine"].as_u64() == Some(g))
+            .collect()
+    };
+    let n = of(named);
+    assert!(!n.is_empty(), "no slice of goroutine {named}");
+    for e in &n {
+        assert_eq!(e["name"], format!("G{named} conn \"12\""), "{e}");
+        assert_eq!(e["args"]["goroutine_name"], "conn \"12\"", "{e}");
+    }
+    let p = of(plain);
+    assert!(!p.is_empty(), "no slice of goroutine {plain}");
+    for e in &p {
+        assert_eq!(e["name"], format!("G{plain}"), "{e}");
+        assert!(e["args"].get("goroutine_name").is_none(), "{e}");
+    }
+}

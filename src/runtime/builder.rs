@@ -164,7 +164,7 @@ fn check_procs(n: usize, what: &str) -> io::Result<usize> {
     }
 }
 
-fn check_stack(n: usize, what: &str) -> io::Result<usize> {
+pub(crate) fn check_stack(n: usize, what: &str) -> io::Result<usize> {
     if (MIN_STACK_SIZE..=MAX_STACK_SIZE).contains(&n) {
         Ok(n)
     } else {

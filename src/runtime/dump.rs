@@ -2,13 +2,15 @@
 //! site, in the shape of Go's tracebacks.
 //!
 //! ```text
-//! goroutine 7 [chan receive, 2s]:
+//! goroutine 7 "conn 12" [chan receive, 2s]:
 //! myapp::worker()
 //!         src/main.rs:12
 //! myapp::main::{{closure}}()
 //!         src/main.rs:30
 //! created by goroutine 1 at src/main.rs:29:9
 //! ```
+//!
+//! The quoted name is there only for a goroutine named with `Goroutine::name`.
 //!
 //! Stacks are taken without stopping the program:
 //! 1. The calling goroutine walks its own stack.
@@ -69,7 +71,15 @@ fn write_goroutine(out: &mut String, gp: &g::GRef, is_caller: bool, now: u64) {
     {
         head.push_str(", locked to thread");
     }
-    let _ = writeln!(out, "goroutine {} [{head}]:", gp.id());
+    match &gp.name {
+        // A named goroutine: `{:?}` quotes the name and escapes quotes and newlines in it.
+        Some(name) => {
+            let _ = writeln!(out, "goroutine {} {name:?} [{head}]:", gp.id());
+        }
+        None => {
+            let _ = writeln!(out, "goroutine {} [{head}]:", gp.id());
+        }
+    }
     match stack_of(gp, is_caller) {
         Ok(pcs) => traceback::format_frames(&pcs, out),
         Err(why) => {

@@ -191,8 +191,13 @@ pub(crate) struct G {
     /// published to a dumper by `commit_park`'s Release and `begin_inspect`'s Acquire.
     regs: [AtomicUsize; 3],
     /// The top of the goroutine's stack (exclusive), set when its coroutine is made; the stack
-    /// reaches down `sched.stack_size` bytes from it.
+    /// reaches down `stack_size` bytes from it.
     stack_top: AtomicUsize,
+    /// Usable bytes of the goroutine's stack, set with `stack_top`.
+    stack_size: AtomicUsize,
+    /// The name given with `Goroutine::name`, for dumps and panic messages. Set before the G is
+    /// shared, never changed.
+    pub(crate) name: Option<Arc<str>>,
     /// Shard of the registry (`allgs.rs`) and index in it; `u32::MAX` if not registered.
     pub(crate) registry_shard: AtomicU32,
     pub(crate) registry_slot: AtomicU32,
@@ -237,6 +242,8 @@ impl G {
             wait_since: AtomicU64::new(0),
             regs: Default::default(),
             stack_top: AtomicUsize::new(0),
+            stack_size: AtomicUsize::new(0),
+            name: None,
             registry_shard: AtomicU32::new(0),
             registry_slot: AtomicU32::new(u32::MAX),
         }
@@ -273,15 +280,17 @@ impl G {
         std::time::Duration::from_nanos(now.saturating_sub(since))
     }
 
-    /// Records where the goroutine's stack starts (its highest address, exclusive).
-    pub(crate) fn set_stack_top(&self, top: usize) {
+    /// Records where the goroutine's stack starts (its highest address, exclusive) and its size.
+    /// Both are published to a dumper as `regs` are (`commit_park` / `begin_inspect`).
+    pub(crate) fn set_stack(&self, top: usize, size: usize) {
         self.stack_top.store(top, Ordering::Relaxed);
+        self.stack_size.store(size, Ordering::Relaxed);
     }
 
     /// The usable range of the goroutine's stack, `[lo, hi)`; empty before it has one.
     pub(crate) fn stack_bounds(&self) -> std::ops::Range<usize> {
         let top = self.stack_top.load(Ordering::Relaxed);
-        top.saturating_sub(self.sched.stack_size)..top
+        top.saturating_sub(self.stack_size.load(Ordering::Relaxed))..top
     }
 
     /// The registers saved at the goroutine's last switch.

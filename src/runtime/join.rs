@@ -1,11 +1,25 @@
 //! `JoinHandle`: waiting for a goroutine's result.
+//!
+//! The goroutine and its handle share a [`Packet`]: a lock around the result slot, the joiner
+//! to wake, and the handle's done channel if one was asked for. The goroutine stores its result
+//! (`complete`), then wakes the joiner and closes the done channel, both after releasing the
+//! lock. A done channel asked for after the goroutine ended is made closed, so `done()` in a
+//! `select!` is ready at once either way; `join_timeout` is a receive with a timeout on it.
+//!
+//! A scoped goroutine's packet (`scope.rs`) also holds its scope: when the packet's last
+//! reference goes (the goroutine has ended and its handle was joined or dropped), it tells the
+//! scope, after dropping an unjoined result, so that the result's destructor, which may borrow
+//! from the scope, has run before `scope` returns (std's `thread::Packet` does the same).
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::g::GoroutineId;
 use super::park::{self, Unparker, WaitReason};
+use super::scope::ScopeData;
+use crate::chan::{Chan, RecvChan, RecvTimeoutError};
 
 /// An owned permission to wait for a goroutine and take its result, like
 /// `std::thread::JoinHandle`. Dropping it detaches the goroutine, which runs on.
@@ -21,7 +35,12 @@ pub struct JoinHandle<T> {
 
 pub(crate) struct Packet<T> {
     state: Mutex<State<T>>,
+    /// Closed when the goroutine ends; made by the first `done()`. Under its own lock, taken
+    /// after `state`'s when both are (`complete` takes them one after the other).
+    done: Mutex<Option<Chan<()>>>,
     finished: AtomicBool,
+    /// The scope of a scoped goroutine, told when the packet is dropped.
+    scope: Option<Arc<ScopeData>>,
 }
 
 enum State<T> {
@@ -32,9 +51,16 @@ enum State<T> {
 
 impl<T> Packet<T> {
     pub(crate) fn new() -> Arc<Packet<T>> {
+        Packet::new_in(None)
+    }
+
+    /// A packet whose drop is reported to `scope` (`scope.rs`).
+    pub(crate) fn new_in(scope: Option<Arc<ScopeData>>) -> Arc<Packet<T>> {
         Arc::new(Packet {
             state: Mutex::new(State::Running(None)),
+            done: Mutex::new(None),
             finished: AtomicBool::new(false),
+            scope,
         })
     }
 
@@ -53,20 +79,19 @@ impl<T> Packet<T> {
         if let Some(w) = waiter {
             w.unpark();
         }
+        // After `finished` is set: a `done()` that finds no channel here sees `finished` and
+        // makes a closed one (see `done_chan`).
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(c) = done {
+            c.close();
+        }
     }
-}
 
-impl<T> JoinHandle<T> {
-    pub(crate) fn new(packet: Arc<Packet<T>>, id: GoroutineId) -> Self {
-        JoinHandle { packet, id }
-    }
-
-    /// Waits for the goroutine to finish and returns its result, or `Err` with the payload of
-    /// the panic that ended it. Parks the calling goroutine, or blocks the calling OS thread.
-    pub fn join(self) -> std::thread::Result<T> {
+    /// Waits for the result and takes it.
+    pub(crate) fn join(&self) -> std::thread::Result<T> {
         loop {
             {
-                let mut st = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 match &mut *st {
                     State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
                         State::Done(r) => return r,
@@ -80,9 +105,126 @@ impl<T> JoinHandle<T> {
         }
     }
 
-    /// Whether the goroutine has finished (returned or panicked).
+    pub(crate) fn is_finished(&self) -> bool {
+        // Acquire: pairs with the Release store in `complete`.
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// The channel closed when the goroutine ends.
+    pub(crate) fn done_chan(&self) -> RecvChan<()> {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = &*done {
+            return c.receiver();
+        }
+        let c = Chan::new(0);
+        // Checked under the `done` lock, which `complete` takes after setting `finished`:
+        // either it finds this channel and closes it, or `finished` is already visible here.
+        if self.is_finished() {
+            c.close();
+        } else {
+            *done = Some(c.clone());
+        }
+        c.receiver()
+    }
+
+    /// Waits at most `timeout` for the goroutine to end; true if it has.
+    pub(crate) fn wait_timeout(&self, timeout: Duration) -> bool {
+        if self.is_finished() {
+            return true;
+        }
+        match self.done_chan().recv_timeout(timeout) {
+            Err(RecvTimeoutError::Closed) => true,
+            Ok(()) | Err(RecvTimeoutError::Timeout) => self.is_finished(),
+        }
+    }
+}
+
+impl<T> Drop for Packet<T> {
+    fn drop(&mut self) {
+        let Some(scope) = self.scope.take() else { return };
+        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        // A panic nobody joined is the scope's to report.
+        let unhandled_panic = matches!(st, State::Done(Err(_)));
+        // Drop the unjoined result now, before the scope may return: it may borrow from it. A
+        // panic in its destructor cannot unwind out of a goroutine's exit; abort as std does.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            *st = State::Taken;
+        }));
+        if r.is_err() {
+            super::g::fatal("the result of a scoped goroutine panicked when dropped");
+        }
+        scope.decrement(unhandled_panic);
+    }
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(packet: Arc<Packet<T>>, id: GoroutineId) -> Self {
+        JoinHandle { packet, id }
+    }
+
+    /// Waits for the goroutine to finish and returns its result, or `Err` with the payload of
+    /// the panic that ended it. Parks the calling goroutine, or blocks the calling OS thread.
+    pub fn join(self) -> std::thread::Result<T> {
+        self.packet.join()
+    }
+
+    /// Whether the goroutine has finished (returned or panicked): `join` would not wait.
+    ///
+    /// ```
+    /// let h = goroutines::go(|| 1);
+    /// while !h.is_finished() {
+    ///     goroutines::yield_now();
+    /// }
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet.finished.load(Ordering::Acquire)
+        self.packet.is_finished()
+    }
+
+    /// A channel closed when the goroutine finishes, to wait for it in a `select!` (beside a
+    /// timeout, a context, other goroutines). Nothing is ever sent on it; a receive returns
+    /// `None` once the goroutine has finished. Each call returns the same channel.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goroutines::select;
+    /// use goroutines::time::after;
+    ///
+    /// goroutines::run(|| {
+    ///     let h = goroutines::go(|| 6 * 7);
+    ///     select! {
+    ///         recv(h.done()) -> _ => {}
+    ///         recv(after(Duration::from_secs(60))) -> _ => panic!("timed out"),
+    ///     }
+    ///     assert!(h.is_finished());
+    ///     assert_eq!(h.join().unwrap(), 42);
+    /// });
+    /// ```
+    pub fn done(&self) -> RecvChan<()> {
+        self.packet.done_chan()
+    }
+
+    /// As [`join`](JoinHandle::join), waiting at most `timeout`: `Ok` with what `join` returns
+    /// if the goroutine finished in time, or `Err` with the handle back, to wait again or drop.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// goroutines::run(|| {
+    ///     let c = goroutines::Chan::<()>::new(0);
+    ///     let rx = c.clone();
+    ///     let h = goroutines::go(move || rx.recv());
+    ///     let h = h.join_timeout(Duration::from_millis(10)).unwrap_err(); // still blocked
+    ///     c.close();
+    ///     assert_eq!(h.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), None);
+    /// });
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<std::thread::Result<T>, JoinHandle<T>> {
+        if self.packet.wait_timeout(timeout) {
+            Ok(self.packet.join())
+        } else {
+            Err(self)
+        }
     }
 
     /// The goroutine's id.

@@ -35,6 +35,15 @@
 //! Each goroutine runs on a stack slot from a process-wide arena allocator (`stack.rs`), with a
 //! guard page below it whose fault is reported by `signal.rs`. The context switch is
 //! `corosensei`'s: a goroutine is a coroutine resumed by its M and suspended back to it.
+//! A goroutine made with `Goroutine::stack_size` (`goroutine.rs`) gets a slot of its own size,
+//! from the pool of that size.
+//!
+//! # Starting and waiting
+//!
+//! `go`, `Runtime::go` and the `Goroutine` builder (`goroutine.rs`, which passes a name and a
+//! stack size to `Sched::spawn` in one `SpawnOpts`) all end in `Sched::spawn`. A `JoinHandle`
+//! (`join.rs`) shares a result packet with its goroutine; `scope` (`scope.rs`) builds borrowing
+//! goroutines on the same packet, counting them so the scope can wait for all of them.
 
 pub(crate) mod allgs;
 pub(crate) mod builder;
@@ -42,6 +51,7 @@ pub(crate) mod deadlock;
 pub(crate) mod debug;
 pub(crate) mod dump;
 pub(crate) mod g;
+pub(crate) mod goroutine;
 pub(crate) mod join;
 pub(crate) mod local;
 pub(crate) mod m;
@@ -51,6 +61,7 @@ pub(crate) mod p;
 pub mod park;
 pub(crate) mod runq;
 pub(crate) mod sched;
+pub(crate) mod scope;
 pub(crate) mod signal;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
@@ -64,6 +75,8 @@ use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
 pub use g::GoroutineId;
+pub use goroutine::Goroutine;
+pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use join::JoinHandle;
 pub use local::GoroutineLocalKey;
 pub use metrics::Metrics;
@@ -117,7 +130,7 @@ impl Runtime {
         T: Send + 'static,
     {
         let top = !g::in_goroutine();
-        let (h, main) = match spawn_g(&self.sched, f, Location::caller(), false) {
+        let (h, main) = match spawn_g(&self.sched, f, Location::caller(), goroutine::SpawnOpts::default()) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
@@ -274,18 +287,63 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let h = spawn_g(sched, f, site, migratable).map(|(h, _)| h);
+    let h = spawn_g(
+        sched,
+        f,
+        site,
+        goroutine::SpawnOpts {
+            migratable,
+            ..Default::default()
+        },
+    )
+    .map(|(h, _)| h);
     // A goroutine spawning in a loop never parks: let sysmon make it yield (issue 11, item 7).
     sched::preempt_point();
     h
 }
 
-/// As `spawn`, also returning the goroutine's record.
+/// As `spawn` with the handle dropped at once, without making one: for goroutines the crate
+/// starts on a user's behalf and never joins (`ErrGroup::go`, `WaitGroup::go`, `after_func`).
+/// A panic in `f` is reported by the panic hook and ends only this goroutine, as with a
+/// dropped `JoinHandle`.
+pub(crate) fn spawn_detached<F>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let body = move || {
+        let _ = panic::catch_unwind(AssertUnwindSafe(f));
+    };
+    sched
+        .spawn(body, site, goroutine::SpawnOpts::default())
+        .map(drop)
+}
+
+/// As `spawn`, with what a `Goroutine` builder set.
+pub(crate) fn spawn_with<F, T>(
+    sched: &Arc<Sched>,
+    f: F,
+    site: &'static Location<'static>,
+    opts: goroutine::SpawnOpts,
+) -> io::Result<JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let h = spawn_g(sched, f, site, opts).map(|(h, _)| h);
+    sched::preempt_point();
+    h
+}
+
+/// As `spawn_with`, also returning the goroutine's record.
 fn spawn_g<F, T>(
     sched: &Arc<Sched>,
     f: F,
     site: &'static Location<'static>,
-    migratable: bool,
+    opts: goroutine::SpawnOpts,
 ) -> io::Result<(JoinHandle<T>, g::GRef)>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -305,7 +363,7 @@ where
             p2.complete(r);
         },
         site,
-        migratable,
+        opts,
     )?;
     Ok((JoinHandle::new(packet, g.id()), g))
 }
@@ -600,7 +658,12 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let Some(id) = g::current_id() else { return prev(info) };
+            let Some(gp) = g::current() else { return prev(info) };
+            let id = match &gp.name {
+                Some(name) => format!("{} {name:?}", gp.id()),
+                None => gp.id().to_string(),
+            };
+            drop(gp);
             let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
                 *s
             } else if let Some(s) = info.payload().downcast_ref::<String>() {

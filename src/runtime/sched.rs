@@ -301,12 +301,13 @@ impl Sched {
     // ---- spawning and readying ----
 
     /// Starts a goroutine running `f` (Go's newproc): it goes to `runnext` of the caller's P, or
-    /// to the global queue from outside the runtime. `site` is where `go` was called.
+    /// to the global queue from outside the runtime. `site` is where `go` was called; `opts`
+    /// carries what `Goroutine` set (name, stack size), checked by the caller.
     pub(crate) fn spawn<F>(
         self: &Arc<Self>,
         f: F,
         site: &'static Location<'static>,
-        migratable: bool,
+        opts: super::goroutine::SpawnOpts,
     ) -> io::Result<GRef>
     where
         F: FnOnce() + Send + 'static,
@@ -323,18 +324,21 @@ impl Sched {
         };
         let id = GoroutineId(std::num::NonZeroU64::new(raw_id).expect("id overflow"));
         let parent = g::current_id();
-        let g = Arc::new(G::new(
+        let mut g = G::new(
             id,
             self.clone(),
             site,
             parent.map_or(0, |p| p.as_u64()),
-            migratable || self.migrate_all.load(Ordering::Relaxed),
-        ));
+            opts.migratable || self.migrate_all.load(Ordering::Relaxed),
+        );
+        g.name = opts.name;
+        let g = Arc::new(g);
+        let stack_size = opts.stack_size.unwrap_or(self.stack_size);
         let stack = match &p {
-            Some(p) => p.alloc_stack(self.stack_size)?,
+            Some(p) => p.alloc_stack(stack_size)?,
             None => {
                 let mut v = Vec::with_capacity(1);
-                super::stack::alloc_batch(self.stack_size, 1, &mut v)?;
+                super::stack::alloc_batch(stack_size, 1, &mut v)?;
                 v.pop().expect("alloc_batch returned at least one stack")
             }
         };
@@ -357,7 +361,7 @@ impl Sched {
         self.allgs
             .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
         if trace::enabled() {
-            trace::go_create(id, parent, site);
+            trace::go_create(id, parent, site, g.name.as_ref());
         }
         match p {
             Some(p) => p.put(g.clone(), true, &self.global),
@@ -1398,7 +1402,7 @@ fn trace_stop(g: &G, p: *const P, r: &CoroutineResult<Switch, ()>) {
 
 /// The coroutine that runs `f` as goroutine `g` on `stack`.
 fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::Stack, f: F) -> Co {
-    g.set_stack_top(stack.top());
+    g.set_stack(stack.top(), stack.size());
     let gp = SendPtr(Arc::as_ptr(g));
     Co::with_stack(stack, move |yielder, ()| {
         let gp = gp;

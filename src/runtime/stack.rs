@@ -387,15 +387,31 @@ pub(crate) fn memory() -> (usize, usize) {
     (reserved, resident)
 }
 
-/// Returns stacks to the shared warm pool, and wakes the scavenger if the pool grew too big.
+/// Returns stacks to the shared warm pool, and wakes the scavenger if a pool grew too big.
+///
+/// A batch may mix sizes (a P's cache holds stacks of every size its goroutines asked for with
+/// `Goroutine::stack_size`): each stack goes to the pool of its own size, since a pool hands
+/// out its stacks as stacks of the pool's size.
 pub(crate) fn free_batch(stacks: impl IntoIterator<Item = Stack>) {
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut iter = stacks.into_iter().peekable();
-    let Some(first) = iter.peek() else { return };
-    let pool = pool_for(&mut pools, first.size);
     let now = Instant::now();
-    pool.warm.extend(iter.map(|s| (s, now)));
-    if pool.warm.len() > WARM_POOL_MAX {
+    let mut over = false;
+    // Consecutive stacks of one size (the usual case: all of them) share one pool lookup.
+    let mut cur: Option<usize> = None;
+    for s in stacks {
+        let i = match cur {
+            Some(i) if pools[i].size == s.size => i,
+            _ => {
+                let size = s.size;
+                pool_for(&mut pools, size);
+                pools.iter().position(|p| p.size == size).expect("pool just made")
+            }
+        };
+        cur = Some(i);
+        pools[i].warm.push((s, now));
+        over |= pools[i].warm.len() > WARM_POOL_MAX;
+    }
+    if over {
         drop(pools);
         wake_scavenger();
     }
@@ -543,6 +559,28 @@ mod tests {
         let mut b = bottoms.clone();
         b.sort();
         assert_eq!(again, b, "freed stacks are reused first");
+        free_batch(w);
+    }
+
+    /// A batch of stacks of two sizes goes back to two pools: each stack is handed out again
+    /// only as a stack of its own size.
+    #[test]
+    fn free_batch_files_each_stack_under_its_size() {
+        let small = round_stack_size(24 * 1024);
+        let big = round_stack_size(40 * 1024);
+        let mut v = Vec::new();
+        alloc_batch(small, 1, &mut v).unwrap();
+        alloc_batch(big, 1, &mut v).unwrap();
+        let (s_bottom, b_bottom) = (v[0].bottom, v[1].bottom);
+        free_batch(v);
+        let mut w = Vec::new();
+        alloc_batch(big, 1, &mut w).unwrap();
+        alloc_batch(small, 1, &mut w).unwrap();
+        assert_eq!((w[0].bottom, w[0].size), (b_bottom, big));
+        assert_eq!((w[1].bottom, w[1].size), (s_bottom, small));
+        for s in &w {
+            assert_eq!(ARENA_RANGES.guard_hit(s.top() - s.size - 8), Some(s.size));
+        }
         free_batch(w);
     }
 }

@@ -1,5 +1,5 @@
 //! Go's `sync` package: [`WaitGroup`], [`Mutex`], [`RwLock`], [`Once`], [`Cond`] and
-//! [`Semaphore`], parking goroutines instead of blocking threads.
+//! [`Semaphore`], and [`ErrGroup`] (golang.org/x/sync/errgroup) on top of them, parking goroutines instead of blocking threads.
 //!
 //! A goroutine that waits for one of these parks through the runtime's park/unpark primitive
 //! (`runtime::park`): its M goes on to run other goroutines, and a goroutine dump shows what it
@@ -47,6 +47,7 @@
 //! abort with `goroutines: fatal:`.
 
 mod cond;
+mod errgroup;
 mod mutex;
 mod once;
 mod rwlock;
@@ -55,6 +56,7 @@ mod semaphore;
 mod waitgroup;
 
 pub use cond::Cond;
+pub use errgroup::ErrGroup;
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};

@@ -173,6 +173,59 @@ impl WaitGroup {
     }
 }
 
+impl WaitGroup {
+    /// Runs `f` in a new goroutine counted by the group: `add(1)`, then `done()` when `f`
+    /// returns or panics (Go 1.25's `WaitGroup.Go`). A panic in `f` is reported as any
+    /// goroutine's and does not keep `wait` waiting.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use goroutines::sync::WaitGroup;
+    ///
+    /// goroutines::run(|| {
+    ///     let wg = WaitGroup::new();
+    ///     let n = Arc::new(AtomicUsize::new(0));
+    ///     for _ in 0..4 {
+    ///         let n = n.clone();
+    ///         wg.go(move || {
+    ///             n.fetch_add(1, Ordering::Relaxed);
+    ///         });
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(n.load(Ordering::Relaxed), 4);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// If no stack can be had for the goroutine (as [`go`](crate::go)).
+    #[track_caller]
+    pub fn go<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        /// Counts the goroutine out however it ends.
+        struct Done(WaitGroup);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        let site = std::panic::Location::caller();
+        self.add(1);
+        let done = Done(self.clone());
+        let body = move || {
+            let _done = done;
+            f();
+        };
+        let r = crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
+        if let Err(e) = r {
+            // The body was dropped unrun, and `done` with it: the counter is back.
+            panic!("{e}");
+        }
+    }
+}
+
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.inner.state.load(Ordering::Relaxed);

@@ -468,14 +468,25 @@ impl Timeline {
         for s in &self.slices {
             write!(
                 w,
-                ",{{\"ph\":\"X\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{},\"name\":\"G{}\",\"cat\":\"goroutine\",\
-                 \"args\":{{\"goroutine\":{},\"spawn_site\":",
+                ",{{\"ph\":\"X\",\"pid\":{pid},\"tid\":{},\"ts\":{},\"dur\":{},\"name\":",
                 s.lane.tid(),
                 Us(s.start),
                 Us(s.end - s.start),
-                s.g,
-                s.g,
             )?;
+            // A goroutine named with `Goroutine::name` shows as `G17 conn 12`.
+            match meta.names.get(&s.g) {
+                Some(name) => {
+                    write_str(w, &format!("G{} {name}", s.g))?;
+                    write!(w, ",\"cat\":\"goroutine\",\"args\":{{\"goroutine\":{},\"goroutine_name\":", s.g)?;
+                    write_str(w, name)?;
+                    write!(w, ",\"spawn_site\":")?;
+                }
+                None => write!(
+                    w,
+                    "\"G{}\",\"cat\":\"goroutine\",\"args\":{{\"goroutine\":{},\"spawn_site\":",
+                    s.g, s.g
+                )?,
+            }
             match s.site {
                 Some(l) => {
                     w.write_all(site_text.entry(l as *const _ as usize).or_insert_with(|| {
@@ -546,6 +557,8 @@ pub(super) struct Meta {
     pub(super) dropped: u64,
     pub(super) first_drop: Option<u64>,
     pub(super) end: u64,
+    /// Names of the goroutines named with `Goroutine::name`, by id.
+    pub(super) names: std::collections::HashMap<u64, std::sync::Arc<str>>,
 }
 
 /// How far inside a slice its flow ends go: `FLOW_INSET`, or a quarter of a short slice.

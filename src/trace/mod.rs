@@ -76,6 +76,7 @@ use std::io::{self, BufWriter, Write};
 use std::panic::Location;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::runtime::WaitReason;
 use crate::GoroutineId;
@@ -180,12 +181,19 @@ fn clamp_len(n: usize) -> u32 {
     n.min(u32::MAX as usize) as u32
 }
 
-/// Goroutine `g` was created by `parent` (`None`: by a plain thread) at `site`.
+/// Names given to goroutines created while tracing, by id, for the slices' labels. Taken (and
+/// so emptied) when a trace is written; ids are never reused, so a name recorded just as one
+/// trace stops and found by the next one labels nothing wrongly.
+static NAMES: std::sync::Mutex<Vec<(u64, Arc<str>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Goroutine `g` was created by `parent` (`None`: by a plain thread) at `site`, with `name` if
+/// it was given one.
 #[inline(never)]
 pub(crate) fn go_create(
     g: GoroutineId,
     parent: Option<GoroutineId>,
     site: &'static Location<'static>,
+    name: Option<&Arc<str>>,
 ) {
     buffer::record(|ts| buffer::Event::Create {
         ts,
@@ -193,6 +201,12 @@ pub(crate) fn go_create(
         parent: parent.map_or(0, id),
         site,
     });
+    if let Some(name) = name {
+        NAMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id(g), name.clone()));
+    }
 }
 
 /// Goroutine `g` (spawned at `site`) starts running on this thread, on P `p` (`None`: without
@@ -291,6 +305,9 @@ fn write(done: buffer::Finished) -> io::Result<()> {
         dropped: done.dropped + timeline.cut,
         first_drop: done.first_drop,
         end,
+        names: std::mem::take(&mut *NAMES.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_iter()
+            .collect(),
     };
     let mut w = BufWriter::with_capacity(1 << 16, done.file);
     timeline

@@ -58,7 +58,7 @@ fn slices_of(tl: &Timeline, g: GoroutineId) -> Vec<&Slice> {
 fn hooks_without_a_trace_do_nothing() {
     let _s = serial();
     assert!(!is_enabled());
-    go_create(gid(1), None, site());
+    go_create(gid(1), None, site(), None);
     go_start(gid(1), site(), Some(0), 0, 0);
     go_unpark(gid(2), Some(gid(1)));
     go_stop(gid(1), Some(0), StopReason::Exit);
@@ -102,7 +102,7 @@ fn hooks_make_rows_slices_flows_and_counters() {
     std::thread::spawn(move || {
         go_start(g1, site(), Some(0), 3, 1);
         pause();
-        go_create(g2, Some(g1), site());
+        go_create(g2, Some(g1), site(), None);
         pause();
         go_unpark(g3, Some(g1));
         pause();
@@ -166,6 +166,7 @@ fn hooks_make_rows_slices_flows_and_counters() {
         dropped: 0,
         first_drop: None,
         end: done.end,
+        names: Default::default(),
     };
     tl.write_json(&mut out, &meta).unwrap();
     let json = String::from_utf8(out).unwrap();
