@@ -73,6 +73,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod bridge;
 pub mod chan;
 pub mod context;
 pub mod net;
@@ -85,6 +86,7 @@ pub use chan::{
     Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,
     TryRecvError, TrySendError,
 };
+pub use bridge::block_on;
 pub use goroutines_macros::{main, test};
 pub use runtime::{
     blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,

@@ -77,6 +77,7 @@
 #[allow(clippy::module_inception)]
 mod chan;
 mod errors;
+mod future;
 mod lock;
 mod macros;
 mod raw;
@@ -84,6 +85,7 @@ mod select;
 mod waiter;
 
 pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
+pub use future::{RecvFuture, SendFuture};
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 pub use select::{Select, SelectRecv, SelectSend};
 

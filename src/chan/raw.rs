@@ -114,6 +114,17 @@ impl<T> RawChan<T> {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// Takes the channel lock (for the futures of `chan/future.rs`, which run the same
+    /// operations as `send`/`recv` step by step).
+    pub(crate) fn lock(&self) {
+        self.lock.lock();
+    }
+
+    /// Releases the channel lock.
+    pub(crate) fn unlock(&self) {
+        self.lock.unlock();
+    }
+
     /// Address of the channel: `==` and hashing of handles.
     pub(crate) fn key(&self) -> usize {
         self as *const Self as usize
@@ -152,10 +163,24 @@ impl<T> RawChan<T> {
     ///
     /// # Safety
     /// The lock is held and the channel is not closed; `v` is `Some`.
-    pub(crate) unsafe fn send_locked(&self, v: &mut Option<T>) -> Option<Option<Unparker>> {
+    ///
+    /// Async receivers waiting (notification nodes, see `chan/future.rs`) cannot take a value
+    /// directly: they are popped and their unparkers pushed to `notify`, for the caller to wake
+    /// once the lock is released, whether or not the send completes. Popping every one of them
+    /// that stands before a plain receiver keeps Go's invariant that a value is never left in
+    /// the buffer (or a sender in `sendq`) while a receiver is queued.
+    pub(crate) unsafe fn send_locked(
+        &self,
+        v: &mut Option<T>,
+        notify: &mut Vec<Unparker>,
+    ) -> Option<Option<Unparker>> {
         // SAFETY: we hold the lock, which protects the queues, indices and buffer.
         unsafe {
-            if let Some(c) = self.recvq.dequeue() {
+            while let Some(c) = self.recvq.dequeue() {
+                if c.is_notify() {
+                    notify.push(c.complete(true));
+                    continue;
+                }
                 // Direct hand-off into the receiver's slot (Go's `send`/`sendDirect`).
                 *c.slot::<T>() = v.take();
                 return Some(Some(c.complete(true)));
@@ -287,9 +312,11 @@ impl<T> RawChan<T> {
             return Err(SendErr::Closed(v));
         }
         let slot = UnsafeCell::new(Some(v));
+        let mut notify = Vec::new();
         // SAFETY: we hold the lock and checked `closed`; the slot is ours and unpublished.
-        if let Some(wake) = unsafe { self.send_locked(&mut *slot.get()) } {
+        if let Some(wake) = unsafe { self.send_locked(&mut *slot.get(), &mut notify) } {
             self.lock.unlock();
+            wake_all(notify);
             if let Some(u) = wake {
                 u.unpark();
             }
@@ -298,6 +325,7 @@ impl<T> RawChan<T> {
         let deadline = match mode {
             Mode::NonBlock => {
                 self.lock.unlock();
+                wake_all(notify);
                 return Err(SendErr::Full(take(slot)));
             }
             Mode::Block => None,
@@ -309,6 +337,7 @@ impl<T> RawChan<T> {
         // not return before the node is unlinked (by a waker, or by us below).
         unsafe { self.sendq.enqueue(node.get()) };
         self.lock.unlock();
+        wake_all(notify);
         match waiter.wait(WaitReason::ChanSend, deadline) {
             Some((_, true)) => Ok(()),
             Some((_, false)) => Err(SendErr::Closed(take(slot))),
@@ -413,6 +442,13 @@ impl<T> RawChan<T> {
             u.unpark();
         }
         Ok(())
+    }
+}
+
+/// Wakes the async receivers a send popped (see `send_locked`), with no lock held.
+pub(crate) fn wake_all(notify: Vec<Unparker>) {
+    for u in notify {
+        u.unpark();
     }
 }
 

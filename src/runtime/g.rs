@@ -154,6 +154,9 @@ pub(crate) struct G {
     pub(crate) locked_m: AtomicPtr<M>,
     /// Nesting depth of `lock_os_thread`; touched only by the goroutine itself.
     pub(crate) lock_depth: Cell<u32>,
+    /// Whether the goroutine is inside `block_on` (nested calls panic); touched only by the
+    /// goroutine itself.
+    pub(crate) in_block_on: Cell<bool>,
     /// Where `go` was called, captured with `#[track_caller]`.
     pub(crate) spawn_site: &'static Location<'static>,
     /// The goroutine that called `go` (0: a plain thread).
@@ -172,7 +175,7 @@ pub(crate) struct G {
     pub(crate) registry_slot: AtomicU32,
 }
 
-// SAFETY: the non-Sync fields (`co`, `yielder`, `lock_depth`) are touched only by the goroutine
+// SAFETY: the non-Sync fields (`co`, `yielder`, `lock_depth`, `in_block_on`) are touched only by the goroutine
 // itself or by the one M that currently owns the G, with ownership handed over through the run
 // queues' Acquire/Release operations (module docs). The coroutine's captured data is `Send`
 // because `go` requires `F: Send`; values the goroutine keeps on its stack across switches may be
@@ -199,6 +202,7 @@ impl G {
             yielder: Cell::new(std::ptr::null()),
             locked_m: AtomicPtr::new(std::ptr::null_mut()),
             lock_depth: Cell::new(0),
+            in_block_on: Cell::new(false),
             spawn_site,
             parent,
             wait_since: AtomicU64::new(0),
