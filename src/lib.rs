@@ -80,6 +80,8 @@ pub mod net;
 pub mod runtime;
 pub mod sync;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 
 pub use chan::{
@@ -90,6 +92,6 @@ pub use bridge::block_on;
 pub use goroutines_macros::{main, test};
 pub use runtime::{
     blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,
-    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Metrics,
+    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinFuture, JoinHandle, Metrics,
     Runtime, Stats,
 };

@@ -63,7 +63,7 @@ use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::Builder;
 pub use g::GoroutineId;
-pub use join::JoinHandle;
+pub use join::{JoinFuture, JoinHandle};
 pub use metrics::Metrics;
 pub use park::WaitReason;
 use sched::Sched;
