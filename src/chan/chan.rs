@@ -145,8 +145,10 @@ impl<T> Chan<T> {
     /// Sends `v` as a future, for async code: completes when a receiver took the value or the
     /// buffer had room; pending forever on a nil channel.
     ///
-    /// Cancel-safe in the sense that matters for `select!`: dropping the future before it
-    /// completes means the value was not sent (no receiver took it); the value is dropped.
+    /// Cancel safety: on a buffered channel, dropping the future before it completes means the
+    /// value was not sent. On an unbuffered channel a receiver may take the value between two
+    /// polls: dropping the future before a receiver took the value means it was not sent, but
+    /// one dropped after did send (see [`SendFuture`]). An unsent value is dropped.
     ///
     /// ```
     /// let ch = goroutines::Chan::new(0);

@@ -29,12 +29,20 @@
 //! an unbuffered channel (`try_send`, a `select!` with `default`), which reports `Full` and wakes
 //! it; a blocking send queues itself and the woken receiver takes the value from it.
 //!
-//! # Sending: a real hand-off
-//! A pending `send_async` links an ordinary send node whose slot (in the box) holds the value. A
-//! receiver takes the value and completes the waiter under the channel lock, so under that lock
-//! a future sees one of two states: still waiting (dropping it unlinks the node, and the value,
-//! never taken, is dropped with the future: it was not sent), or done (the value was taken: sent,
-//! or the channel was closed and the value is still in the slot).
+//! # Sending
+//! On a buffered channel, `send_async` mirrors the receive: a full buffer links a notification
+//! node into `sendq`; a receiver that pops notification nodes (`RawChan::recv_locked`) wakes
+//! them and takes from the buffer; the woken future puts its value into the room made. The value
+//! enters the channel only during a poll that returns `Ready`: a dropped future never sent.
+//!
+//! On an unbuffered channel there is no room to wait for: a send needs a receiver at the same
+//! moment, and two notification nodes (an async sender and an async receiver) would only wake
+//! each other. So an unbuffered `send_async` links an ordinary hand-off node whose slot (in the
+//! box) holds the value, and any receiver, goroutine or future, takes the value from it under
+//! the channel lock. Under that lock the future is in one of two states: still waiting (dropping
+//! it unlinks the node, and the value, never taken, is dropped with the future: it was not sent),
+//! or done (a receiver took it: it was sent, even if the future is dropped before its next poll
+//! reports it; or the channel was closed and the value is still in the slot).
 //!
 //! A re-poll of a pending future replaces the waker under the channel lock when it changed
 //! (`Waiter::set_unparker`); a waiter is claimed only under that same lock.
@@ -73,9 +81,12 @@ pub struct RecvFuture<'a, T> {
 /// The future of [`Chan::send_async`](super::Chan::send_async) and
 /// [`SendChan::send_async`](super::SendChan::send_async).
 ///
-/// Cancel-safe in tokio's sense of "no half-sends": if it is dropped before completing, the
-/// value was not sent (no receiver took it) and is dropped with the future. As with tokio's
-/// `mpsc::Sender::send`, the value itself is not given back.
+/// Cancel safety: on a buffered channel, a future dropped before it completed did not send
+/// (tokio's `mpsc::Sender::send` guarantee). On an unbuffered channel the value goes straight
+/// into a receiver's hands, possibly between two polls: a future dropped before a receiver took
+/// the value did not send it; one dropped after did, though it never returned `Ready`. In a
+/// `select!` that retries a lost send, use a buffered channel. An unsent value is dropped with
+/// the future, not given back.
 #[must_use = "futures do nothing unless polled"]
 pub struct SendFuture<'a, T> {
     raw: Option<&'a RawChan<T>>,
@@ -141,19 +152,26 @@ impl<T> Future for RecvFuture<'_, T> {
             // Notified (the waker popped the node): try again below.
             reg.linked = false;
         }
+        let deferred;
         // SAFETY: we hold the lock.
         unsafe {
             if raw.closed_and_drained_locked() {
                 raw.unlock();
                 return Poll::Ready(None);
             }
-            if let Some((v, wake)) = raw.recv_locked() {
+            let mut notify = Vec::new();
+            let got = raw.recv_locked(&mut notify);
+            if let Some((v, wake)) = got {
                 raw.unlock();
+                wake_all(notify);
                 if let Some(u) = wake {
                     u.unpark();
                 }
                 return Poll::Ready(Some(v));
             }
+            // Nothing popped when nothing was ready (no sender waits on a non-full buffer),
+            // but wake whatever was, after unlocking.
+            deferred = notify;
         }
         let u = Unparker::for_waker(cx.waker().clone());
         let reg = match &mut this.reg {
@@ -179,6 +197,7 @@ impl<T> Future for RecvFuture<'_, T> {
         }
         reg.linked = true;
         raw.unlock();
+        wake_all(deferred);
         Poll::Pending
     }
 }
@@ -210,8 +229,8 @@ impl<T> Future for SendFuture<'_, T> {
         let Some(raw) = this.raw else {
             return Poll::Pending;
         };
-        if let Some(reg) = this.reg.as_mut() {
-            raw.lock();
+        raw.lock();
+        if let Some(reg) = this.reg.as_mut().filter(|r| r.linked) {
             match reg.waiter.done() {
                 None => {
                     // SAFETY: we hold the lock of the channel the node is linked into, and the
@@ -222,55 +241,76 @@ impl<T> Future for SendFuture<'_, T> {
                         }
                     }
                     raw.unlock();
-                    Poll::Pending
+                    return Poll::Pending;
                 }
                 Some(success) => {
-                    raw.unlock();
                     reg.linked = false;
-                    if !success {
-                        panic!("send on closed channel");
+                    if raw.cap() == 0 {
+                        // A hand-off node: done means taken (sent) or closed.
+                        raw.unlock();
+                        if !success {
+                            panic!("send on closed channel");
+                        }
+                        return Poll::Ready(());
                     }
-                    Poll::Ready(())
+                    // A notification node (buffered): room was made, or a close. Try again.
                 }
             }
-        } else {
-            let Some(v) = this.value.take() else {
-                panic!("`send_async` future polled after completion");
-            };
-            raw.lock();
-            if raw.is_closed() {
-                raw.unlock();
-                panic!("send on closed channel");
-            }
-            let mut slot = Some(v);
-            let mut notify = Vec::new();
-            // SAFETY: we hold the lock and checked `closed`; `slot` is ours and unpublished.
-            if let Some(wake) = unsafe { raw.send_locked(&mut slot, &mut notify) } {
-                raw.unlock();
-                wake_all(notify);
-                if let Some(u) = wake {
-                    u.unpark();
-                }
-                return Poll::Ready(());
-            }
-            let reg = this.reg.insert(Box::new(Reg {
-                waiter: Waiter::with_unparker(Unparker::for_waker(cx.waker().clone())),
-                node: UnsafeCell::new(Node::EMPTY),
-                slot: UnsafeCell::new(slot),
-                linked: false,
-            }));
-            // SAFETY: we hold the lock; node, waiter and slot live in the box, which is not
-            // freed before `Drop` unlinks the node (or a waker completed it); the slot holds
-            // the value.
-            unsafe {
-                *reg.node.get() = Node::new(&reg.waiter, reg.slot.get() as *mut (), 0);
-                raw.enqueue_send(reg.node.get());
-            }
-            reg.linked = true;
+        }
+        if raw.is_closed() {
+            raw.unlock();
+            panic!("send on closed channel");
+        }
+        let mut slot = this.value.take();
+        if slot.is_none() {
+            raw.unlock();
+            panic!("`send_async` future polled after completion");
+        }
+        let mut notify = Vec::new();
+        // SAFETY: we hold the lock and checked `closed`; `slot` is ours and unpublished.
+        if let Some(wake) = unsafe { raw.send_locked(&mut slot, &mut notify) } {
             raw.unlock();
             wake_all(notify);
-            Poll::Pending
+            if let Some(u) = wake {
+                u.unpark();
+            }
+            return Poll::Ready(());
         }
+        let u = Unparker::for_waker(cx.waker().clone());
+        let reg = match &mut this.reg {
+            Some(reg) => {
+                // SAFETY: the waiter is done and its node unlinked (`linked` was cleared above
+                // after `done()`), and we link it again only below.
+                unsafe { reg.waiter.rearm(u) };
+                reg
+            }
+            None => this.reg.insert(Box::new(Reg {
+                waiter: Waiter::with_unparker(u),
+                node: UnsafeCell::new(Node::EMPTY),
+                slot: UnsafeCell::new(None),
+                linked: false,
+            })),
+        };
+        let node_slot = if raw.cap() == 0 {
+            // Unbuffered: a hand-off node holding the value (module docs).
+            // SAFETY: the slot is unpublished (the node is unlinked).
+            unsafe { *reg.slot.get() = slot };
+            reg.slot.get() as *mut ()
+        } else {
+            // Buffered: a notification node; the value stays in the future.
+            this.value = slot;
+            std::ptr::null_mut()
+        };
+        // SAFETY: we hold the lock; node, waiter and slot live in the box, which is not freed
+        // before `Drop` unlinks the node (or a waker completed it).
+        unsafe {
+            *reg.node.get() = Node::new(&reg.waiter, node_slot, 0);
+            raw.enqueue_send(reg.node.get());
+        }
+        reg.linked = true;
+        raw.unlock();
+        wake_all(notify);
+        Poll::Pending
     }
 }
 

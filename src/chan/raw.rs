@@ -205,11 +205,22 @@ impl<T> RawChan<T> {
     ///
     /// # Safety
     /// The lock is held.
-    pub(crate) unsafe fn recv_locked(&self) -> Option<(T, Option<Unparker>)> {
+    ///
+    /// As `send_locked` does with async receivers, this pops the async senders of a buffered
+    /// channel (notification nodes) that stand before a goroutine sender, pushing their
+    /// unparkers to `notify`: the room this receive makes is theirs to fill on their next poll.
+    pub(crate) unsafe fn recv_locked(
+        &self,
+        notify: &mut Vec<Unparker>,
+    ) -> Option<(T, Option<Unparker>)> {
         // SAFETY: we hold the lock, which protects the queues, indices and buffer; slots in
         // `recvx .. recvx + qcount` are initialized.
         unsafe {
-            if let Some(c) = self.sendq.dequeue() {
+            while let Some(c) = self.sendq.dequeue() {
+                if c.is_notify() {
+                    notify.push(c.complete(true));
+                    continue;
+                }
                 let sv = (*c.slot::<T>()).take();
                 let Some(sv) = sv else {
                     fatal("blocked channel sender without a value")
@@ -376,14 +387,16 @@ impl<T> RawChan<T> {
     #[inline(never)]
     fn recv_slow(&self, mode: Mode) -> Result<T, RecvErr> {
         self.lock.lock();
+        let mut notify = Vec::new();
         // SAFETY: we hold the lock.
         unsafe {
             if self.closed_and_drained_locked() {
                 self.lock.unlock();
                 return Err(RecvErr::Closed);
             }
-            if let Some((v, wake)) = self.recv_locked() {
+            if let Some((v, wake)) = self.recv_locked(&mut notify) {
                 self.lock.unlock();
+                wake_all(notify);
                 if let Some(u) = wake {
                     u.unpark();
                 }
@@ -393,6 +406,7 @@ impl<T> RawChan<T> {
         let deadline = match mode {
             Mode::NonBlock => {
                 self.lock.unlock();
+                wake_all(notify);
                 return Err(RecvErr::Empty);
             }
             Mode::Block => None,
@@ -404,6 +418,7 @@ impl<T> RawChan<T> {
         // SAFETY: as in `send`.
         unsafe { self.recvq.enqueue(node.get()) };
         self.lock.unlock();
+        wake_all(notify);
         match waiter.wait(WaitReason::ChanReceive, deadline) {
             // A close leaves the slot empty.
             Some(_) => slot.into_inner().ok_or(RecvErr::Closed),

@@ -158,7 +158,7 @@ pub trait Case: sealed::Sealed {
     /// # Safety
     /// The channel is non-nil and locked.
     ///
-    /// A send pushes the async receivers it popped to `notify` (`RawChan::send_locked`), for
+    /// The async waiters it popped go to `notify` (`RawChan::send_locked`, `recv_locked`), for
     /// the select to wake once it has unlocked.
     unsafe fn poll(&self, notify: &mut Vec<Unparker>) -> Poll;
     /// Where a partner moves the value: an `UnsafeCell<Option<T>>` owned by the case.
@@ -242,14 +242,14 @@ impl<C: SelectRecv> Case for RecvCase<C> {
         }
     }
 
-    unsafe fn poll(&self, _notify: &mut Vec<Unparker>) -> Poll {
+    unsafe fn poll(&self, notify: &mut Vec<Unparker>) -> Poll {
         let raw = self.raw_locked();
         // SAFETY: the caller holds the lock.
         unsafe {
             if raw.closed_and_drained_locked() {
                 return Poll::Fired(None);
             }
-            match raw.recv_locked() {
+            match raw.recv_locked(notify) {
                 Some((v, wake)) => {
                     // SAFETY: no node points at the slot yet (polling precedes linking).
                     *self.slot.get() = Some(v);
