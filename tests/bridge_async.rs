@@ -145,7 +145,7 @@ fn recv_async_100k_exactly_once_buffered_gomaxprocs_4() {
 
 /// What the 4 waking threads and the parking goroutine share.
 struct Shared {
-    /// The iteration the goroutine waits to be granted (it waits for `granted >= want`).
+    /// The step the goroutine has registered its waker for (it waits for `granted >= want`).
     want: AtomicU64,
     granted: AtomicU64,
     waker: Mutex<Option<Waker>>,
@@ -170,13 +170,12 @@ impl Future for Step<'_> {
         let r = if self.s.granted.load(Ordering::SeqCst) >= self.want {
             Poll::Ready(())
         } else {
+            // Publish the waker, then the step: the threads grant a step only once they see
+            // it registered, so every step returns Pending once and really parks (or finds the
+            // token of a wake that beat the park).
             *self.s.waker.lock().unwrap() = Some(cx.waker().clone());
-            // Re-check after publishing the waker: a grant that came before it saw no waker.
-            if self.s.granted.load(Ordering::SeqCst) >= self.want {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
+            self.s.want.store(self.want, Ordering::SeqCst);
+            Poll::Pending
         };
         self.s.polling.fetch_sub(1, Ordering::SeqCst);
         r
@@ -191,7 +190,7 @@ fn waker_from_four_threads_loses_no_wake() {
     let iters: u64 = std::env::var("BRIDGE_WAKE_ITERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+        .unwrap_or(300_000);
     common::watchdog(300);
     let rt = Builder::new().max_procs(2).build().unwrap();
     let s = Arc::new(Shared {
@@ -207,9 +206,10 @@ fn waker_from_four_threads_loses_no_wake() {
             let (s, wakes) = (s.clone(), wakes.clone());
             std::thread::spawn(move || {
                 let mut spins = 0u32;
+                let mut last = 0;
                 while !s.done.load(Ordering::SeqCst) {
                     let want = s.want.load(Ordering::SeqCst);
-                    if s.granted.load(Ordering::SeqCst) >= want {
+                    if want <= last {
                         spins += 1;
                         if spins % 64 == 0 {
                             std::thread::yield_now();
@@ -217,7 +217,9 @@ fn waker_from_four_threads_loses_no_wake() {
                         std::hint::spin_loop();
                         continue;
                     }
-                    // All four race to grant the step and then all wake.
+                    // All four race to grant the step and then all wake, each once per step it
+                    // sees (late wakes land in the goroutine's next steps: stale tokens).
+                    last = want;
                     s.granted.fetch_max(want, Ordering::SeqCst);
                     let w = s.waker.lock().unwrap().clone();
                     if let Some(w) = w {
@@ -235,7 +237,6 @@ fn waker_from_four_threads_loses_no_wake() {
             let me = goroutines::current_id();
             let mut steps = 0u64;
             for i in 1..=iters {
-                s.want.store(i, Ordering::SeqCst);
                 goroutines::block_on(Step { s: &s, want: i });
                 assert_eq!(goroutines::current_id(), me);
                 steps += 1;
