@@ -28,7 +28,9 @@
 //! # Rejected
 //! - A thread-local "current executor" with its own run queue of tasks: a second scheduler
 //!   beside the goroutine scheduler, and `block_on` would have to drive unrelated tasks.
-//! - A `Waker` that allocates an `Arc` per `block_on`: the G is already reference-counted.
+//! - A `Waker` that allocates an `Arc` per `block_on`: the G is already reference-counted, and
+//!   `block_on` lends the future a waker that borrows its own count of the G (clones take
+//!   counts of their own), so a ready future costs no atomic operation on the waker.
 
 mod sleep;
 
@@ -36,11 +38,12 @@ pub use sleep::{sleep_async, Sleep};
 
 use std::cell::Cell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 
-use crate::runtime::g;
+use crate::runtime::g::{self, GRef, G};
 use crate::runtime::park::{self, ThreadWaker, WaitReason};
 
 /// The panic message of a nested [`block_on`].
@@ -90,7 +93,9 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
                 panic!("{NESTED}");
             }
             let _reset = Reset(|| g.in_block_on.set(false));
-            let waker = Waker::from(g.clone());
+            // SAFETY: `g` (an `Arc<G>`) outlives `waker`, which is only lent to the future
+            // (`ManuallyDrop`: it owns no count; clones made by the future take their own).
+            let waker = ManuallyDrop::new(unsafe { Waker::from_raw(g_raw_waker(&g)) });
             run(f, &waker)
         }
         None => {
@@ -115,6 +120,45 @@ fn run<F: Future>(f: F, waker: &Waker) -> F::Output {
         // Spurious returns (a stale token) only cost another poll.
         park::park(WaitReason::BlockOn);
     }
+}
+
+/// A `RawWaker` for `g` that borrows the caller's reference count (see `block_on`): the
+/// same functions as std's `Waker::from(Arc<G>)`, minus one increment and decrement per call.
+fn g_raw_waker(g: &GRef) -> RawWaker {
+    RawWaker::new(Arc::as_ptr(g) as *const (), &G_WAKER)
+}
+
+static G_WAKER: RawWakerVTable = RawWakerVTable::new(g_clone, g_wake, g_wake_by_ref, g_drop);
+
+/// # Safety
+/// `p` came from `Arc::<G>::as_ptr` of a live G (all four functions).
+unsafe fn g_clone(p: *const ()) -> RawWaker {
+    // SAFETY: `p` points at a live `Arc<G>`'s G; the clone owns the count it adds.
+    unsafe { Arc::increment_strong_count(p as *const G) };
+    RawWaker::new(p, &G_WAKER)
+}
+
+/// # Safety
+/// As `g_clone`; called on an owned waker (a clone), whose count it consumes.
+unsafe fn g_wake(p: *const ()) {
+    // SAFETY: an owned waker holds one count of the G (taken in `g_clone`).
+    let g = unsafe { Arc::from_raw(p as *const G) };
+    Wake::wake(g);
+}
+
+/// # Safety
+/// As `g_clone`.
+unsafe fn g_wake_by_ref(p: *const ()) {
+    // SAFETY: the G is live for the waker's lifetime; ManuallyDrop keeps its count untouched.
+    let g = ManuallyDrop::new(unsafe { Arc::from_raw(p as *const G) });
+    Wake::wake_by_ref(&*g);
+}
+
+/// # Safety
+/// As `g_clone`; called on an owned waker, never on `block_on`'s borrowed one (ManuallyDrop).
+unsafe fn g_drop(p: *const ()) {
+    // SAFETY: an owned waker holds one count of the G.
+    drop(unsafe { Arc::from_raw(p as *const G) });
 }
 
 /// Runs its closure when dropped, also on unwinding.
