@@ -31,6 +31,9 @@
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
 //!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
+//! - [`block_on`], [`Chan::recv_async`], [`Chan::send_async`], `JoinHandle: IntoFuture` and
+//!   [`time::sleep_async`]: the bridge to async Rust, both ways (README "Async code"); with the
+//!   `tokio` feature, `tokio::spawn_on` runs a future on a tokio runtime from a goroutine.
 //! - Seeing inside: [`dump`] (every goroutine with its state, wait reason, stack and spawn
 //!   site), [`metrics`], `GOROUTINES_DEBUG=schedtrace=1000` (Go's `SCHED` lines), a timeline
 //!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
