@@ -478,3 +478,68 @@ fn block_on_recv_async_does_not_block_ticker() {
     let (worst, ticks) = t.join().unwrap();
     assert!(ticks >= 20 && worst < Duration::from_millis(150), "{ticks} ticks, worst {worst:?}");
 }
+
+/// Tokio tasks wait for goroutines with `WaitGroup::wait_async`, many of them cancelled by
+/// timeouts part-way, beside goroutines in `wait`: every goroutine waiter is released each
+/// round, and no cancelled waiter leaves a stray release behind (the next round's `wait`
+/// really waits).
+#[test]
+fn waitgroup_wait_async_with_cancels() {
+    use goroutines::sync::WaitGroup;
+    common::watchdog(120);
+    let tk = tokio_rt(2);
+    let cancels = Arc::new(AtomicUsize::new(0));
+    for round in 0..200u64 {
+        let wg = WaitGroup::new();
+        let workers = 8;
+        wg.add(workers);
+        for i in 0..workers {
+            let wg = wg.clone();
+            goroutines::go(move || {
+                goroutines::time::sleep(Duration::from_micros(50 * (i as u64 + round % 7)));
+                wg.done();
+            });
+        }
+        let sync_waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let wg = wg.clone();
+                goroutines::go(move || wg.wait())
+            })
+            .collect();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (wg, cancels) = (wg.clone(), cancels.clone());
+                tk.spawn(async move {
+                    loop {
+                        tokio::select! {
+                            _ = wg.wait_async() => return,
+                            _ = tokio::time::sleep(Duration::from_micros(30)) => {
+                                cancels.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        tk.block_on(async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        for w in sync_waiters {
+            w.join().unwrap();
+        }
+        // Reuse: a stray release would let this wait return before the goroutine is done.
+        wg.add(1);
+        let start = Instant::now();
+        let w2 = wg.clone();
+        goroutines::go(move || {
+            goroutines::time::sleep(Duration::from_millis(2));
+            w2.done();
+        });
+        wg.wait();
+        assert!(start.elapsed() >= Duration::from_millis(2), "round {round}: wait returned early");
+    }
+    eprintln!("{} wait_async futures cancelled", cancels.load(Ordering::Relaxed));
+    assert!(cancels.load(Ordering::Relaxed) > 0);
+}

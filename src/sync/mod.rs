@@ -59,4 +59,4 @@ pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::Semaphore;
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{WaitFuture, WaitGroup};
