@@ -543,3 +543,66 @@ fn waitgroup_wait_async_with_cancels() {
     eprintln!("{} wait_async futures cancelled", cancels.load(Ordering::Relaxed));
     assert!(cancels.load(Ordering::Relaxed) > 0);
 }
+
+/// Tokio tasks and goroutines share a `sync::Mutex`, the tasks through `lock_async` with
+/// timeouts cancelling part of their waits (some after the lock was handed to them in
+/// starvation mode): every increment lands exactly once, and nobody is left waiting.
+#[test]
+fn mutex_lock_async_with_cancels() {
+    use goroutines::sync::Mutex;
+    common::watchdog(120);
+    let tk = tokio_rt(2);
+    let m = Arc::new(Mutex::new(0u64));
+    let cancels = Arc::new(AtomicUsize::new(0));
+    const PER: u64 = 20_000;
+    let gs: Vec<_> = (0..4)
+        .map(|i| {
+            let m = m.clone();
+            goroutines::go(move || {
+                for k in 0..PER {
+                    let mut g = m.lock();
+                    *g += 1;
+                    if k % 500 == i {
+                        // Hold it past the starvation threshold now and then.
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    drop(g);
+                    if k % 7 == 0 {
+                        goroutines::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (m, cancels) = (m.clone(), cancels.clone());
+            tk.spawn(async move {
+                let mut done = 0;
+                while done < PER {
+                    tokio::select! {
+                        mut g = m.lock_async() => {
+                            *g += 1;
+                            done += 1;
+                        }
+                        _ = tokio::time::sleep(Duration::from_micros(200)) => {
+                            cancels.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    tk.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    for g in gs {
+        g.join().unwrap();
+    }
+    assert_eq!(*m.lock(), 8 * PER);
+    assert!(m.try_lock().is_some(), "the mutex is left locked");
+    eprintln!("{} lock_async futures cancelled", cancels.load(Ordering::Relaxed));
+    assert!(cancels.load(Ordering::Relaxed) > 0);
+}

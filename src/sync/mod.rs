@@ -55,7 +55,7 @@ mod semaphore;
 mod waitgroup;
 
 pub use cond::Cond;
-pub use mutex::{Mutex, MutexGuard};
+pub use mutex::{LockFuture, Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::Semaphore;

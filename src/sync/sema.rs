@@ -351,8 +351,12 @@ unsafe impl Sync for AsyncSemaWaiter {}
 
 impl AsyncSemaWaiter {
     /// Steps 1 to 3 of `semacquire` for a future: `None` if the count was taken at once,
-    /// otherwise the queued record, woken through `waker`.
-    pub(crate) fn acquire(sema: &AtomicU32, waker: &std::task::Waker) -> Option<AsyncSemaWaiter> {
+    /// otherwise the queued record (at the front with `lifo`), woken through `waker`.
+    pub(crate) fn acquire(
+        sema: &AtomicU32,
+        lifo: bool,
+        waker: &std::task::Waker,
+    ) -> Option<AsyncSemaWaiter> {
         if cansemacquire(sema) {
             return None;
         }
@@ -369,7 +373,7 @@ impl AsyncSemaWaiter {
         }
         // SAFETY: the record is boxed (a stable address), unlinked, and the box is not freed
         // before the record is unlinked and woken (`cancel`, `Drop` of the owner's future).
-        unsafe { q.push(&*rec, false) };
+        unsafe { q.push(&*rec, lifo) };
         drop(q);
         Some(AsyncSemaWaiter { rec, addr })
     }

@@ -256,7 +256,7 @@ impl Future for WaitFuture<'_> {
             }
             // Lost the count (it cannot happen with one release per waiter, but `semacquire`
             // allows it): queue again; our registration in the state still stands.
-            return match AsyncSemaWaiter::acquire(sema, cx.waker()) {
+            return match AsyncSemaWaiter::acquire(sema, false, cx.waker()) {
                 None => this.finish(),
                 Some(w) => {
                     this.waiter = Some(w);
@@ -282,7 +282,7 @@ impl Future for WaitFuture<'_> {
                 Err(cur) => state = cur,
             }
         }
-        match AsyncSemaWaiter::acquire(sema, cx.waker()) {
+        match AsyncSemaWaiter::acquire(sema, false, cx.waker()) {
             None => this.finish(),
             Some(w) => {
                 this.waiter = Some(w);
