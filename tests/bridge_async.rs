@@ -110,8 +110,14 @@ fn values_through_tokio_exactly_once(procs: usize, cap: usize) {
     });
     back.close();
     let n = collector.join().unwrap();
-    let dup = seen.iter().filter(|c| c.load(Ordering::Relaxed) > 1).count();
-    let missing = seen.iter().filter(|c| c.load(Ordering::Relaxed) == 0).count();
+    let dup = seen
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) > 1)
+        .count();
+    let missing = seen
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) == 0)
+        .count();
     let (rc, sc) = (
         recv_cancels.load(Ordering::Relaxed),
         send_cancels.load(Ordering::Relaxed),
@@ -120,7 +126,10 @@ fn values_through_tokio_exactly_once(procs: usize, cap: usize) {
         "GOMAXPROCS={procs} cap={cap}: {n} values back, {rc} receives and {sc} sends cancelled"
     );
     assert_eq!((dup, missing, n), (0, 0, N), "duplicated, missing, total");
-    assert!(rc > 0, "no receive was cancelled: the test did not test cancellation");
+    assert!(
+        rc > 0,
+        "no receive was cancelled: the test did not test cancellation"
+    );
 }
 
 #[test]
@@ -260,7 +269,10 @@ fn waker_from_four_threads_loses_no_wake() {
 }
 
 /// The time of the worst gap between ticks of a goroutine sleeping 1 ms at a time, until `stop`.
-fn ticker(rt: &goroutines::Runtime, stop: Arc<AtomicBool>) -> goroutines::JoinHandle<(Duration, u64)> {
+fn ticker(
+    rt: &goroutines::Runtime,
+    stop: Arc<AtomicBool>,
+) -> goroutines::JoinHandle<(Duration, u64)> {
     rt.go(move || {
         let mut worst = Duration::ZERO;
         let mut ticks = 0;
@@ -301,8 +313,14 @@ fn tokio_timer_via_bridge_does_not_block_ticker() {
     let (worst, ticks) = t.join().unwrap();
     eprintln!("waited {waited:?} on tokio; ticker: {ticks} ticks, worst gap {worst:?}");
     assert!(waited >= Duration::from_millis(200));
-    assert!(ticks >= 20, "only {ticks} ticks while the goroutine waited 200 ms");
-    assert!(worst < Duration::from_millis(150), "worst tick gap {worst:?}");
+    assert!(
+        ticks >= 20,
+        "only {ticks} ticks while the goroutine waited 200 ms"
+    );
+    assert!(
+        worst < Duration::from_millis(150),
+        "worst tick gap {worst:?}"
+    );
 }
 
 /// The same through the `tokio` feature's helper.
@@ -328,7 +346,10 @@ fn spawn_on_does_not_block_ticker_and_resumes_panics() {
     stop.store(true, Ordering::SeqCst);
     let (worst, ticks) = t.join().unwrap();
     assert_eq!(v, "slept");
-    assert!(ticks >= 20 && worst < Duration::from_millis(150), "{ticks} ticks, worst {worst:?}");
+    assert!(
+        ticks >= 20 && worst < Duration::from_millis(150),
+        "{ticks} ticks, worst {worst:?}"
+    );
     let err = rt
         .go(move || goroutines::tokio::spawn_on(&h, async { panic!("boom in tokio") }))
         .join()
@@ -345,15 +366,23 @@ fn nested_block_on_panics_with_its_message() {
             .cloned()
             .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap();
-        assert_eq!(msg, "goroutines::block_on called from a future polled by block_on");
+        assert_eq!(
+            msg,
+            "goroutines::block_on called from a future polled by block_on"
+        );
     };
     // In a goroutine.
     check(goroutines::go(|| goroutines::block_on(async { goroutines::block_on(async {}) })).join());
     // On a plain thread.
-    check(std::thread::spawn(|| goroutines::block_on(async { goroutines::block_on(async {}) })).join());
+    check(
+        std::thread::spawn(|| goroutines::block_on(async { goroutines::block_on(async {}) }))
+            .join(),
+    );
     // The flag is reset after the panic: block_on works again on the same goroutine.
     let v = goroutines::go(|| {
-        let r = std::panic::catch_unwind(|| goroutines::block_on(async { goroutines::block_on(async {}) }));
+        let r = std::panic::catch_unwind(|| {
+            goroutines::block_on(async { goroutines::block_on(async {}) })
+        });
         assert!(r.is_err());
         goroutines::block_on(async { 5 })
     })
@@ -440,7 +469,10 @@ fn dropped_futures_send_nothing_and_lose_nothing() {
     })
     .join()
     .unwrap();
-    assert!(woken.load(Ordering::SeqCst), "the sender did not wake the pending receive");
+    assert!(
+        woken.load(Ordering::SeqCst),
+        "the sender did not wake the pending receive"
+    );
     drop(fut);
     assert_eq!(ch.try_recv(), Ok(9));
     // The same on an unbuffered channel: the goroutine sender stays queued after the dropped
@@ -476,7 +508,10 @@ fn block_on_recv_async_does_not_block_ticker() {
     assert_eq!(r.join().unwrap(), Some(3));
     stop.store(true, Ordering::SeqCst);
     let (worst, ticks) = t.join().unwrap();
-    assert!(ticks >= 20 && worst < Duration::from_millis(150), "{ticks} ticks, worst {worst:?}");
+    assert!(
+        ticks >= 20 && worst < Duration::from_millis(150),
+        "{ticks} ticks, worst {worst:?}"
+    );
 }
 
 /// Tokio tasks wait for goroutines with `WaitGroup::wait_async`, many of them cancelled by
@@ -538,9 +573,15 @@ fn waitgroup_wait_async_with_cancels() {
             w2.done();
         });
         wg.wait();
-        assert!(start.elapsed() >= Duration::from_millis(2), "round {round}: wait returned early");
+        assert!(
+            start.elapsed() >= Duration::from_millis(2),
+            "round {round}: wait returned early"
+        );
     }
-    eprintln!("{} wait_async futures cancelled", cancels.load(Ordering::Relaxed));
+    eprintln!(
+        "{} wait_async futures cancelled",
+        cancels.load(Ordering::Relaxed)
+    );
     assert!(cancels.load(Ordering::Relaxed) > 0);
 }
 
@@ -603,6 +644,9 @@ fn mutex_lock_async_with_cancels() {
     }
     assert_eq!(*m.lock(), 8 * PER);
     assert!(m.try_lock().is_some(), "the mutex is left locked");
-    eprintln!("{} lock_async futures cancelled", cancels.load(Ordering::Relaxed));
+    eprintln!(
+        "{} lock_async futures cancelled",
+        cancels.load(Ordering::Relaxed)
+    );
     assert!(cancels.load(Ordering::Relaxed) > 0);
 }

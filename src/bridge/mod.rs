@@ -21,9 +21,12 @@
 //! cost one extra poll at most. A stale token (a wake that arrives after `block_on` returned)
 //! makes some later park return early, which every park loop already tolerates.
 //!
-//! In the other direction a future waiting on a channel, a join or a timer is an `Unparker` with
-//! a waker target (`Unparker::for_waker`) in the queue; the waker side calls `unpark` exactly as
-//! for a goroutine. See `chan/future.rs` for how channel futures keep cancel safety.
+//! In the other direction a future waiting on a channel, a join, a semaphore (`WaitGroup`,
+//! `Mutex`) or a timer is an `Unparker` with a waker target (`Unparker::for_waker`) in the same
+//! queue a goroutine would use; the waker side calls `unpark` exactly as for a goroutine. Each
+//! such future lives beside its blocking twin: `chan/future.rs` (and how channel futures keep
+//! cancel safety), `runtime/join.rs`, `sync/sema.rs` (`AsyncSemaWaiter`) with
+//! `sync/waitgroup.rs` and `sync/mutex.rs`, and `bridge/sleep.rs`.
 //!
 //! # Rejected
 //! - A thread-local "current executor" with its own run queue of tasks: a second scheduler

@@ -5,8 +5,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::future::{RecvFuture, SendFuture};
 use super::errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::future::{RecvFuture, SendFuture};
 use super::raw::{Mode, RawChan, RecvErr, SendErr};
 use crate::runtime::park::{self, WaitReason};
 

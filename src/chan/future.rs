@@ -143,7 +143,8 @@ impl<T> Future for RecvFuture<'_, T> {
                 // waiter is not done under it.
                 unsafe {
                     if !reg.waiter.wakes(cx.waker()) {
-                        reg.waiter.set_unparker(Unparker::for_waker(cx.waker().clone()));
+                        reg.waiter
+                            .set_unparker(Unparker::for_waker(cx.waker().clone()));
                     }
                 }
                 raw.unlock();
@@ -237,7 +238,8 @@ impl<T> Future for SendFuture<'_, T> {
                     // waiter is not done under it.
                     unsafe {
                         if !reg.waiter.wakes(cx.waker()) {
-                            reg.waiter.set_unparker(Unparker::for_waker(cx.waker().clone()));
+                            reg.waiter
+                                .set_unparker(Unparker::for_waker(cx.waker().clone()));
                         }
                     }
                     raw.unlock();

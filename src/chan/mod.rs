@@ -85,8 +85,8 @@ mod select;
 mod waiter;
 
 pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
-pub use future::{RecvFuture, SendFuture};
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+pub use future::{RecvFuture, SendFuture};
 pub use select::{Select, SelectRecv, SelectSend};
 
 /// What the `select!` expansion uses; not part of the public API.

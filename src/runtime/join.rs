@@ -3,9 +3,9 @@
 use std::any::Any;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use super::g::GoroutineId;
 use super::park::{self, Unparker, WaitReason};

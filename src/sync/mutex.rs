@@ -239,7 +239,11 @@ impl RawLockAsync {
     }
 
     /// Drives the lock; `Ready` once the caller owns it.
-    pub(crate) fn poll(&mut self, m: &RawMutex, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    pub(crate) fn poll(
+        &mut self,
+        m: &RawMutex,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
         use std::task::Poll;
         if let Some(w) = &self.waiter {
             if !w.poll_woken(cx.waker()) {
@@ -250,12 +254,9 @@ impl RawLockAsync {
             if !ticket && !try_semacquire(&m.sema) {
                 // Robbed of the count by a newcomer (as `semacquire`'s loop): wait again.
                 let lifo = self.wait_start.is_some();
-                match AsyncSemaWaiter::acquire(&m.sema, lifo, cx.waker()) {
-                    Some(w) => {
-                        self.waiter = Some(w);
-                        return Poll::Pending;
-                    }
-                    None => {}
+                if let Some(w) = AsyncSemaWaiter::acquire(&m.sema, lifo, cx.waker()) {
+                    self.waiter = Some(w);
+                    return Poll::Pending;
                 }
             }
             if self.after_wake(m) {
