@@ -27,8 +27,18 @@
 //!
 //! Waiter records live on the waiting goroutine's stack (or OS thread's): a waiter does not
 //! return before a waker has unlinked it and set `woken`, and a waker touches the record only
-//! under the bucket lock or before that `woken` store (it clones the unparker first). No waiter
-//! leaves a queue on its own (nothing here times out), so no record is freed while linked.
+//! under the bucket lock or before that `woken` store (it clones the unparker first). A
+//! goroutine's record never leaves a queue on its own (nothing here times out).
+//!
+//! # Async waiters
+//! A future (`WaitGroup::wait_async`, `Mutex::lock_async`) waits with an [`AsyncSemaWaiter`]: a
+//! boxed record whose unparker wakes the task's `Waker`, so step 3 returns `Pending` instead of
+//! parking. It may leave the queue when the future is dropped, but only under the bucket lock
+//! and only while still linked (`linked`, cleared by whoever unlinks): a waker that has unlinked
+//! the record owns it until `woken`, and the owner spins for that store (the waker is a few
+//! instructions from it). A re-poll replaces the unparker under the same rule. So a record is
+//! never freed while a queue or a waker can reach it. What the owner's primitive must undo on
+//! cancellation (a waiter count, a wake-up meant for it) is the primitive's business.
 //!
 //! # Notify lists
 //!
@@ -419,6 +429,8 @@ impl AsyncSemaWaiter {
             if *self.rec.linked.get() && decide() {
                 q.unlink(&*self.rec);
                 b.nwait.fetch_sub(1, Ordering::SeqCst);
+                // The record is ours alone again: mark it settled for `Drop`.
+                self.rec.woken.store(true, Ordering::Relaxed);
                 return true;
             }
         }
@@ -435,6 +447,29 @@ impl AsyncSemaWaiter {
             std::hint::spin_loop();
             std::thread::yield_now();
         }
+    }
+}
+
+impl Drop for AsyncSemaWaiter {
+    /// Frees the record only once no queue and no waker can reach it: a record still linked
+    /// (an owner that did not `cancel`) is unlinked here, so the box never dangles.
+    fn drop(&mut self) {
+        // Acquire: as in `poll_woken`.
+        if self.rec.woken.load(Ordering::Acquire) {
+            return;
+        }
+        let b = bucket(self.addr);
+        let mut q = lock_queue(&b.queue);
+        // SAFETY: we hold the bucket lock, which guards `linked` and the links.
+        unsafe {
+            if *self.rec.linked.get() {
+                q.unlink(&*self.rec);
+                b.nwait.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+        }
+        drop(q);
+        self.wait_woken();
     }
 }
 
