@@ -650,3 +650,39 @@ fn mutex_lock_async_with_cancels() {
     );
     assert!(cancels.load(Ordering::Relaxed) > 0);
 }
+
+/// A goroutine's blocking `select!` with a send case serves a pending `recv_async` on an
+/// unbuffered channel; a `try_send` does not (documented), but wakes it, and loses nothing.
+#[test]
+fn select_send_serves_recv_async_and_try_send_reports_full() {
+    common::watchdog(60);
+    let tk = tokio_rt(1);
+    let ch: Chan<u32> = Chan::new(0);
+    let never: Chan<u32> = Chan::new(0);
+    let rx = ch.clone();
+    let task = tk.spawn(async move {
+        let mut got = Vec::new();
+        while let Some(v) = rx.recv_async().await {
+            got.push(v);
+        }
+        got
+    });
+    let (tx, nv) = (ch.clone(), never.clone());
+    goroutines::go(move || {
+        for i in 0..1000 {
+            goroutines::select! {
+                send(tx, i) => {},
+                recv(nv) -> _ => unreachable!(),
+            }
+        }
+        // The receiver is pending again by now or soon: `try_send` never hands it a value.
+        for _ in 0..100 {
+            assert!(tx.try_send(5000).is_err());
+        }
+        tx.close();
+    })
+    .join()
+    .unwrap();
+    let got = tk.block_on(task).unwrap();
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+}
