@@ -28,7 +28,7 @@
 //!   thread, before or after the park, any number of times, is one token and at most one
 //!   `ready`.
 //! - A future waiting in one of this crate's wait queues (a channel's, a `JoinHandle`'s) is an
-//!   unparker whose target is its task's `Waker` ([`Unparker::for_waker`]): the waker side of
+//!   unparker whose target is its task's `Waker` (`Unparker::for_waker`): the waker side of
 //!   every queue calls `unpark` as for a goroutine, and `unpark` calls `Waker::wake_by_ref`.
 //!   Such a waiter never parks; the future's next poll re-checks its condition instead.
 
