@@ -35,6 +35,10 @@
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
 //!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
+//! - [`block_on`], [`Chan::recv_async`], [`Chan::send_async`], `JoinHandle: IntoFuture`,
+//!   [`sync::WaitGroup::wait_async`], [`sync::Mutex::lock_async`] and [`time::sleep_async`]:
+//!   the bridge to async Rust, both ways (README "Async code"); with the
+//!   `tokio` feature, `tokio::spawn_on` runs a future on a tokio runtime from a goroutine.
 //! - Seeing inside: [`dump`] (every goroutine with its state, wait reason, stack and spawn
 //!   site), [`metrics`], `GOROUTINES_DEBUG=schedtrace=1000` (Go's `SCHED` lines), a timeline
 //!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
@@ -77,14 +81,18 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod bridge;
 pub mod chan;
 pub mod context;
 pub mod net;
 pub mod runtime;
 pub mod sync;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod trace;
 
+pub use bridge::block_on;
 pub use chan::{
     Chan, RecvChan, RecvTimeoutError, Select, SelectRecv, SelectSend, SendChan, SendTimeoutError,
     TryRecvError, TrySendError,
@@ -93,5 +101,6 @@ pub use goroutines_macros::{main, test};
 pub use runtime::{
     blocking, current_id, dump, go, go_migratable, lock_os_thread, max_procs, metrics,
     num_goroutine, run, scope, set_max_procs, stats, unlock_os_thread, yield_now, Builder,
-    Goroutine, GoroutineId, JoinHandle, Metrics, Runtime, Scope, ScopedJoinHandle, Stats,
+    Goroutine, GoroutineId, JoinFuture, JoinHandle, Metrics, Runtime, Scope, ScopedJoinHandle,
+    Stats,
 };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use super::future::{RecvFuture, SendFuture};
 use super::raw::{Mode, RawChan, RecvErr, SendErr};
 use crate::runtime::park::{self, WaitReason};
 
@@ -120,6 +121,48 @@ impl<T> Chan<T> {
             block_forever(WaitReason::ChanReceiveNilChan)
         };
         raw.recv(Mode::Block).ok()
+    }
+
+    /// Receives a value as a future, for async code (a tokio task, or [`block_on`](crate::block_on)):
+    /// `None` once the channel is closed and drained, pending forever on a nil channel. The
+    /// task's waker is woken by the sender, from whatever thread it runs on.
+    ///
+    /// Cancel-safe: dropping the future before it completes (a losing `tokio::select!` branch)
+    /// receives nothing and loses no value. Unlike a goroutine's `recv`, a pending
+    /// `recv_async` does not count as a waiting receiver for a non-blocking send on an unbuffered
+    /// channel (`try_send` reports `Full`); blocking senders are served (see `chan/future.rs`).
+    ///
+    /// ```
+    /// let ch = goroutines::Chan::new(0);
+    /// let tx = ch.clone();
+    /// goroutines::go(move || tx.send(3));
+    /// assert_eq!(goroutines::block_on(ch.recv_async()), Some(3));
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(self.raw())
+    }
+
+    /// Sends `v` as a future, for async code: completes when a receiver took the value or the
+    /// buffer had room; pending forever on a nil channel.
+    ///
+    /// Cancel safety: on a buffered channel, dropping the future before it completes means the
+    /// value was not sent. On an unbuffered channel a receiver may take the value between two
+    /// polls: dropping the future before a receiver took the value means it was not sent, but
+    /// one dropped after did send (see [`SendFuture`]). An unsent value is dropped.
+    ///
+    /// ```
+    /// let ch = goroutines::Chan::new(0);
+    /// let rx = ch.clone();
+    /// let h = goroutines::go(move || rx.recv());
+    /// goroutines::block_on(ch.send_async(9));
+    /// assert_eq!(h.join().unwrap(), Some(9));
+    /// ```
+    ///
+    /// # Panics
+    /// "send on closed channel", when polled, if the channel is closed, or is closed while the
+    /// send waits (as [`Chan::send`]).
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        SendFuture::new(self.raw(), v)
     }
 
     /// Closes the channel: no more values may be sent; receivers get the buffered values, then
@@ -600,6 +643,20 @@ impl<T> SendChan<T> {
     pub(crate) fn chan(&self) -> &Chan<T> {
         &self.0
     }
+
+    /// As [`Chan::send_async`].
+    ///
+    /// ```
+    /// let ch = goroutines::Chan::new(1);
+    /// goroutines::block_on(ch.sender().send_async(1));
+    /// assert_eq!(ch.recv(), Some(1));
+    /// ```
+    ///
+    /// # Panics
+    /// "send on closed channel", as [`Chan::send_async`].
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        self.0.send_async(v)
+    }
 }
 
 impl<T> RecvChan<T> {
@@ -710,6 +767,17 @@ impl<T> RecvChan<T> {
 
     pub(crate) fn chan(&self) -> &Chan<T> {
         &self.0
+    }
+
+    /// As [`Chan::recv_async`].
+    ///
+    /// ```
+    /// let ch = goroutines::Chan::new(1);
+    /// ch.send(4);
+    /// assert_eq!(goroutines::block_on(ch.receiver().recv_async()), Some(4));
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        self.0.recv_async()
     }
 }
 

@@ -77,6 +77,7 @@
 #[allow(clippy::module_inception)]
 mod chan;
 mod errors;
+mod future;
 mod lock;
 mod macros;
 mod raw;
@@ -85,6 +86,7 @@ mod waiter;
 
 pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+pub use future::{RecvFuture, SendFuture};
 pub use select::{Select, SelectRecv, SelectSend};
 
 /// What the `select!` expansion uses; not part of the public API.

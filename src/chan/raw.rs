@@ -114,6 +114,17 @@ impl<T> RawChan<T> {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// Takes the channel lock (for the futures of `chan/future.rs`, which run the same
+    /// operations as `send`/`recv` step by step).
+    pub(crate) fn lock(&self) {
+        self.lock.lock();
+    }
+
+    /// Releases the channel lock.
+    pub(crate) fn unlock(&self) {
+        self.lock.unlock();
+    }
+
     /// Address of the channel: `==` and hashing of handles.
     pub(crate) fn key(&self) -> usize {
         self as *const Self as usize
@@ -152,10 +163,24 @@ impl<T> RawChan<T> {
     ///
     /// # Safety
     /// The lock is held and the channel is not closed; `v` is `Some`.
-    pub(crate) unsafe fn send_locked(&self, v: &mut Option<T>) -> Option<Option<Unparker>> {
+    ///
+    /// Async receivers waiting (notification nodes, see `chan/future.rs`) cannot take a value
+    /// directly: they are popped and their unparkers pushed to `notify`, for the caller to wake
+    /// once the lock is released, whether or not the send completes. Popping every one of them
+    /// that stands before a plain receiver keeps Go's invariant that a value is never left in
+    /// the buffer (or a sender in `sendq`) while a receiver is queued.
+    pub(crate) unsafe fn send_locked(
+        &self,
+        v: &mut Option<T>,
+        notify: &mut Vec<Unparker>,
+    ) -> Option<Option<Unparker>> {
         // SAFETY: we hold the lock, which protects the queues, indices and buffer.
         unsafe {
-            if let Some(c) = self.recvq.dequeue() {
+            while let Some(c) = self.recvq.dequeue() {
+                if c.is_notify() {
+                    notify.push(c.complete(true));
+                    continue;
+                }
                 // Direct hand-off into the receiver's slot (Go's `send`/`sendDirect`).
                 *c.slot::<T>() = v.take();
                 return Some(Some(c.complete(true)));
@@ -180,11 +205,22 @@ impl<T> RawChan<T> {
     ///
     /// # Safety
     /// The lock is held.
-    pub(crate) unsafe fn recv_locked(&self) -> Option<(T, Option<Unparker>)> {
+    ///
+    /// As `send_locked` does with async receivers, this pops the async senders of a buffered
+    /// channel (notification nodes) that stand before a goroutine sender, pushing their
+    /// unparkers to `notify`: the room this receive makes is theirs to fill on their next poll.
+    pub(crate) unsafe fn recv_locked(
+        &self,
+        notify: &mut Vec<Unparker>,
+    ) -> Option<(T, Option<Unparker>)> {
         // SAFETY: we hold the lock, which protects the queues, indices and buffer; slots in
         // `recvx .. recvx + qcount` are initialized.
         unsafe {
-            if let Some(c) = self.sendq.dequeue() {
+            while let Some(c) = self.sendq.dequeue() {
+                if c.is_notify() {
+                    notify.push(c.complete(true));
+                    continue;
+                }
                 let sv = (*c.slot::<T>()).take();
                 let Some(sv) = sv else {
                     fatal("blocked channel sender without a value")
@@ -287,9 +323,11 @@ impl<T> RawChan<T> {
             return Err(SendErr::Closed(v));
         }
         let slot = UnsafeCell::new(Some(v));
+        let mut notify = Vec::new();
         // SAFETY: we hold the lock and checked `closed`; the slot is ours and unpublished.
-        if let Some(wake) = unsafe { self.send_locked(&mut *slot.get()) } {
+        if let Some(wake) = unsafe { self.send_locked(&mut *slot.get(), &mut notify) } {
             self.lock.unlock();
+            wake_all(notify);
             if let Some(u) = wake {
                 u.unpark();
             }
@@ -298,6 +336,7 @@ impl<T> RawChan<T> {
         let deadline = match mode {
             Mode::NonBlock => {
                 self.lock.unlock();
+                wake_all(notify);
                 return Err(SendErr::Full(take(slot)));
             }
             Mode::Block => None,
@@ -309,6 +348,7 @@ impl<T> RawChan<T> {
         // not return before the node is unlinked (by a waker, or by us below).
         unsafe { self.sendq.enqueue(node.get()) };
         self.lock.unlock();
+        wake_all(notify);
         match waiter.wait(WaitReason::ChanSend, deadline) {
             Some((_, true)) => Ok(()),
             Some((_, false)) => Err(SendErr::Closed(take(slot))),
@@ -347,14 +387,16 @@ impl<T> RawChan<T> {
     #[inline(never)]
     fn recv_slow(&self, mode: Mode) -> Result<T, RecvErr> {
         self.lock.lock();
+        let mut notify = Vec::new();
         // SAFETY: we hold the lock.
         unsafe {
             if self.closed_and_drained_locked() {
                 self.lock.unlock();
                 return Err(RecvErr::Closed);
             }
-            if let Some((v, wake)) = self.recv_locked() {
+            if let Some((v, wake)) = self.recv_locked(&mut notify) {
                 self.lock.unlock();
+                wake_all(notify);
                 if let Some(u) = wake {
                     u.unpark();
                 }
@@ -364,6 +406,7 @@ impl<T> RawChan<T> {
         let deadline = match mode {
             Mode::NonBlock => {
                 self.lock.unlock();
+                wake_all(notify);
                 return Err(RecvErr::Empty);
             }
             Mode::Block => None,
@@ -375,6 +418,7 @@ impl<T> RawChan<T> {
         // SAFETY: as in `send`.
         unsafe { self.recvq.enqueue(node.get()) };
         self.lock.unlock();
+        wake_all(notify);
         match waiter.wait(WaitReason::ChanReceive, deadline) {
             // A close leaves the slot empty.
             Some(_) => slot.into_inner().ok_or(RecvErr::Closed),
@@ -413,6 +457,13 @@ impl<T> RawChan<T> {
             u.unpark();
         }
         Ok(())
+    }
+}
+
+/// Wakes the async receivers a send popped (see `send_locked`), with no lock held.
+pub(crate) fn wake_all(notify: Vec<Unparker>) {
+    for u in notify {
+        u.unpark();
     }
 }
 

@@ -25,7 +25,7 @@
 use std::cell::{Cell, UnsafeCell};
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
-use super::raw::{lock_of, Mode, RawChan, RecvErr, SendErr};
+use super::raw::{lock_of, wake_all, Mode, RawChan, RecvErr, SendErr};
 use super::waiter::{Node, Waiter};
 use crate::runtime::fastrandn;
 use crate::runtime::park::{Unparker, WaitReason};
@@ -157,7 +157,10 @@ pub trait Case: sealed::Sealed {
     ///
     /// # Safety
     /// The channel is non-nil and locked.
-    unsafe fn poll(&self) -> Poll;
+    ///
+    /// The async waiters it popped go to `notify` (`RawChan::send_locked`, `recv_locked`), for
+    /// the select to wake once it has unlocked.
+    unsafe fn poll(&self, notify: &mut Vec<Unparker>) -> Poll;
     /// Where a partner moves the value: an `UnsafeCell<Option<T>>` owned by the case.
     fn slot(&self) -> *mut ();
     /// Links `node` into the channel's queue.
@@ -239,14 +242,14 @@ impl<C: SelectRecv> Case for RecvCase<C> {
         }
     }
 
-    unsafe fn poll(&self) -> Poll {
+    unsafe fn poll(&self, notify: &mut Vec<Unparker>) -> Poll {
         let raw = self.raw_locked();
         // SAFETY: the caller holds the lock.
         unsafe {
             if raw.closed_and_drained_locked() {
                 return Poll::Fired(None);
             }
-            match raw.recv_locked() {
+            match raw.recv_locked(notify) {
                 Some((v, wake)) => {
                     // SAFETY: no node points at the slot yet (polling precedes linking).
                     *self.slot.get() = Some(v);
@@ -344,14 +347,14 @@ impl<C: SelectSend> Case for SendCase<C> {
         }
     }
 
-    unsafe fn poll(&self) -> Poll {
+    unsafe fn poll(&self, notify: &mut Vec<Unparker>) -> Poll {
         let raw = self.raw_locked();
         if raw.is_closed() {
             return Poll::SendClosed;
         }
         // SAFETY: the caller holds the lock and we checked `closed`; no node points at the slot
         // yet (polling precedes linking).
-        match unsafe { raw.send_locked(&mut *self.slot.get()) } {
+        match unsafe { raw.send_locked(&mut *self.slot.get(), notify) } {
             Some(wake) => Poll::Fired(wake),
             None => Poll::NotReady,
         }
@@ -464,13 +467,15 @@ fn selectgo(
 
     // 3, 4. Lock and poll.
     sellock(cases, keys, lockorder);
+    let mut notify = Vec::new();
     for &i in pollorder {
         let case = cases[i as usize];
         // SAFETY: every non-nil case's channel is locked.
-        match unsafe { case.poll() } {
+        match unsafe { case.poll(&mut notify) } {
             Poll::NotReady => continue,
             Poll::Fired(wake) => {
                 selunlock(cases, keys, lockorder);
+                wake_all(notify);
                 case.set_fired();
                 if let Some(u) = wake {
                     u.unpark();
@@ -486,16 +491,17 @@ fn selectgo(
     // 5.
     if !block {
         selunlock(cases, keys, lockorder);
+        wake_all(notify);
         return None;
     }
     let (fired, success) = if cases.len() <= SMALL {
         let nodes = [const { UnsafeCell::new(Node::EMPTY) }; SMALL];
-        park_on_all(cases, keys, lockorder, &nodes)
+        park_on_all(cases, keys, lockorder, &nodes, notify)
     } else {
         let nodes: Vec<UnsafeCell<Node>> = (0..cases.len())
             .map(|_| UnsafeCell::new(Node::EMPTY))
             .collect();
-        park_on_all(cases, keys, lockorder, &nodes)
+        park_on_all(cases, keys, lockorder, &nodes, notify)
     };
     let case = cases[fired];
     if case.is_send() && !success {
@@ -514,6 +520,7 @@ fn park_on_all(
     keys: &[*const ()],
     lockorder: &[u32],
     nodes: &[UnsafeCell<Node>],
+    notify: Vec<Unparker>,
 ) -> (usize, bool) {
     let waiter = Waiter::new();
     for &i in lockorder {
@@ -528,6 +535,7 @@ fn park_on_all(
         }
     }
     selunlock(cases, keys, lockorder);
+    wake_all(notify);
     let (fired, success) = match waiter.wait(WaitReason::Select, None) {
         Some(r) => r,
         None => crate::runtime::g::fatal("select waiter cancelled without a deadline"),

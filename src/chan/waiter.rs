@@ -69,6 +69,58 @@ impl Waiter {
         }
     }
 
+    /// A waiter that `unparker` wakes: an async task's (`Unparker::for_waker`).
+    pub(crate) fn with_unparker(u: Unparker) -> Waiter {
+        Waiter {
+            state: AtomicU8::new(WAITING),
+            unparker: UnsafeCell::new(Some(u)),
+            fired: UnsafeCell::new(0),
+            success: UnsafeCell::new(false),
+        }
+    }
+
+    /// Whether a waker completed this waiter; if so, `success` is final.
+    pub(crate) fn done(&self) -> Option<bool> {
+        // Acquire: pairs with the Release store of DONE in `Claimed::complete`.
+        if self.state.load(Ordering::Acquire) == DONE {
+            // SAFETY: DONE is final for this arming and was stored after the last write.
+            Some(unsafe { *self.success.get() })
+        } else {
+            None
+        }
+    }
+
+    /// Replaces the unparker of a waiter still waiting (a future re-polled by another task or
+    /// with a new waker).
+    ///
+    /// # Safety
+    /// The lock of the only channel the waiter's node is linked into is held, and `done()` is
+    /// `None` under it (so no waker has claimed it: claims happen under that lock).
+    pub(crate) unsafe fn set_unparker(&self, u: Unparker) {
+        // SAFETY: no waker can claim the waiter while we hold the lock (caller's guarantee), so
+        // nobody else touches the field.
+        unsafe { *self.unparker.get() = Some(u) };
+    }
+
+    /// Whether the waiter's unparker already wakes `w`.
+    ///
+    /// # Safety
+    /// As [`Waiter::set_unparker`].
+    pub(crate) unsafe fn wakes(&self, w: &std::task::Waker) -> bool {
+        // SAFETY: as in `set_unparker`.
+        unsafe { (*self.unparker.get()).as_ref().is_some_and(|u| u.wakes(w)) }
+    }
+
+    /// Makes a completed waiter wait again, woken by `u`.
+    ///
+    /// # Safety
+    /// `done()` returned `Some` (so the waker is finished with it and its node is unlinked), and
+    /// the caller links its node again only after this call.
+    pub(crate) unsafe fn rearm(&mut self, u: Unparker) {
+        *self.unparker.get_mut() = Some(u);
+        *self.state.get_mut() = WAITING;
+    }
+
     /// Parks until a waker completes this waiter and returns `(fired, success)`; with a deadline,
     /// returns `None` once the deadline has passed and the waiter cancelled itself first. After
     /// `None` the caller must unlink its nodes under their channels' locks.
@@ -274,6 +326,16 @@ pub(crate) struct Claimed {
 }
 
 impl Claimed {
+    /// Whether the node is an async receiver's notification node (no slot): the waker wakes
+    /// it and hands it nothing (see `chan/future.rs`).
+    ///
+    /// # Safety
+    /// The channel lock is still held.
+    pub(crate) unsafe fn is_notify(&self) -> bool {
+        // SAFETY: the node is valid until `complete` (its owner waits for DONE).
+        unsafe { (*self.node).slot.is_null() }
+    }
+
     /// The node's slot, typed.
     ///
     /// # Safety

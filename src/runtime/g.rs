@@ -180,6 +180,9 @@ pub(crate) struct G {
     /// runs the call without one (`syscall::WITHOUT_P`), or is not in a call (`syscall::NONE`).
     /// Touched only by the goroutine itself (`sched::enter_syscall` and friends).
     pub(crate) syscall: Cell<u8>,
+    /// Whether the goroutine is inside `block_on` (nested calls panic); touched only by the
+    /// goroutine itself.
+    pub(crate) in_block_on: Cell<bool>,
     /// Where `go` was called, captured with `#[track_caller]`.
     pub(crate) spawn_site: &'static Location<'static>,
     /// The goroutine that called `go` (0: a plain thread).
@@ -203,13 +206,14 @@ pub(crate) struct G {
     pub(crate) registry_slot: AtomicU32,
 }
 
-// SAFETY: the non-Sync fields (`co`, `pending`, `yielder`, `lock_depth`, `syscall`, `locals`)
-// are touched only by the goroutine itself or by the one M that currently owns the G, with
-// ownership handed over through the run queues' Acquire/Release operations (module docs). The coroutine's captured data is `Send`
-// because `go` requires `F: Send`. Values the goroutine keeps on its stack across switches may be
-// `!Send` (a thread-local's reference, an `Rc` of a thread): they never reach another thread,
-// because a goroutine resumes only on its home M once started (`home`), unless its author
-// vouched for it with an `unsafe` opt-in to migration (docs/soundness.md).
+// SAFETY: the non-Sync fields (`co`, `pending`, `yielder`, `lock_depth`, `syscall`, `locals`,
+// `in_block_on`) are touched only by the goroutine itself or by the one M that currently owns
+// the G, with ownership handed over through the run queues' Acquire/Release operations (module
+// docs). The coroutine's captured data is `Send` because `go` requires `F: Send`. Values the
+// goroutine keeps on its stack across switches may be `!Send` (a thread-local's reference, an
+// `Rc` of a thread): they never reach another thread, because a goroutine resumes only on its
+// home M once started (`home`), unless its author vouched for it with an `unsafe` opt-in to
+// migration (docs/soundness.md).
 unsafe impl Send for G {}
 // SAFETY: as above.
 unsafe impl Sync for G {}
@@ -237,6 +241,7 @@ impl G {
             lock_depth: Cell::new(0),
             locals: UnsafeCell::new(Vec::new()),
             syscall: Cell::new(syscall::NONE),
+            in_block_on: Cell::new(false),
             spawn_site,
             parent,
             wait_since: AtomicU64::new(0),

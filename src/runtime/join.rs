@@ -12,9 +12,12 @@
 //! from the scope, has run before `scope` returns (std's `thread::Packet` does the same).
 
 use std::any::Any;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use std::task::{Context, Poll};
 
 use super::g::GoroutineId;
 use super::park::{self, Unparker, WaitReason};
@@ -230,6 +233,69 @@ impl<T> JoinHandle<T> {
     /// The goroutine's id.
     pub fn id(&self) -> GoroutineId {
         self.id
+    }
+}
+
+/// Awaiting a `JoinHandle` waits for the goroutine without blocking the executor's thread: the
+/// output is what [`JoinHandle::join`] returns.
+///
+/// ```
+/// let h = goroutines::go(|| 6 * 7);
+/// let v = goroutines::block_on(async move { h.await.unwrap() });
+/// assert_eq!(v, 42);
+/// ```
+impl<T> IntoFuture for JoinHandle<T> {
+    type Output = std::thread::Result<T>;
+    type IntoFuture = JoinFuture<T>;
+
+    fn into_future(self) -> JoinFuture<T> {
+        JoinFuture {
+            packet: self.packet,
+            id: self.id,
+        }
+    }
+}
+
+/// The future of an awaited [`JoinHandle`].
+///
+/// Cancel-safe: dropping it detaches the goroutine, as dropping the handle does.
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinFuture<T> {
+    packet: Arc<Packet<T>>,
+    id: GoroutineId,
+}
+
+impl<T> JoinFuture<T> {
+    /// The goroutine's id.
+    pub fn id(&self) -> GoroutineId {
+        self.id
+    }
+}
+
+impl<T> Future for JoinFuture<T> {
+    type Output = std::thread::Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut st = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *st {
+            State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
+                State::Done(r) => Poll::Ready(r),
+                _ => unreachable!(),
+            },
+            State::Running(w) => {
+                if !w.as_ref().is_some_and(|u| u.wakes(cx.waker())) {
+                    *w = Some(Unparker::for_waker(cx.waker().clone()));
+                }
+                Poll::Pending
+            }
+            State::Taken => panic!("`JoinHandle` future polled after completion"),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for JoinFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinFuture").field("id", &self.id).finish()
     }
 }
 

@@ -19,10 +19,24 @@
 //! 3. `unpark` moves `EMPTY -> NOTIFIED` (the goroutine has not parked yet: step 2 will see it) or
 //!    `PARKED -> EMPTY`, and in the latter case, and only then, makes the goroutine runnable.
 //!    Exactly one party makes a parked goroutine runnable, so it is never queued twice.
+//!
+//! # Wakers: the same token, seen from async code
+//! The bridge to async Rust (`crate::bridge`) adds no second protocol. Both directions go
+//! through this file:
+//! - A goroutine in `block_on` is woken by a [`std::task::Waker`] made straight from its G
+//!   (`impl Wake for G` below): `wake` is [`Unparker::unpark`], step 3 above, so a wake from any
+//!   thread, before or after the park, any number of times, is one token and at most one
+//!   `ready`.
+//! - A future waiting in one of this crate's wait queues (a channel's, a `JoinHandle`'s) is an
+//!   unparker whose target is its task's `Waker` (`Unparker::for_waker`): the waker side of
+//!   every queue calls `unpark` as for a goroutine, and `unpark` calls `Waker::wake_by_ref`.
+//!   Such a waiter never parks; the future's next poll re-checks its condition instead.
 
+use std::sync::Arc;
+use std::task::{Wake, Waker};
 use std::time::Instant;
 
-use super::g::{self, GRef};
+use super::g::{self, GRef, G};
 use super::sched;
 
 /// Why a goroutine is waiting, as goroutine dumps print it (Go's waitReason strings).
@@ -71,11 +85,13 @@ pub enum WaitReason {
     Join,
     /// Waiting to be scheduled on a locked OS thread.
     LockedThread,
+    /// In `goroutines::block_on`, waiting for the future's waker.
+    BlockOn,
 }
 
 impl WaitReason {
     /// All wait reasons, in declaration order (`WaitReason as u8` indexes it).
-    pub(crate) const ALL: [WaitReason; 18] = [
+    pub(crate) const ALL: [WaitReason; 19] = [
         WaitReason::Zero,
         WaitReason::ChanReceive,
         WaitReason::ChanSend,
@@ -94,6 +110,7 @@ impl WaitReason {
         WaitReason::IoWait,
         WaitReason::Join,
         WaitReason::LockedThread,
+        WaitReason::BlockOn,
     ];
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {
@@ -124,6 +141,7 @@ impl WaitReason {
             WaitReason::IoWait => "IO wait",
             WaitReason::Join => "join",
             WaitReason::LockedThread => "locked to thread",
+            WaitReason::BlockOn => "block_on",
         }
     }
 }
@@ -162,11 +180,26 @@ pub struct Unparker(Target);
 enum Target {
     Goroutine(GRef),
     Thread(std::thread::Thread),
+    /// An async task waiting in a queue of this crate: `unpark` wakes it.
+    Waker(Waker),
 }
 
 impl Unparker {
     pub(crate) fn for_goroutine(g: GRef) -> Unparker {
         Unparker(Target::Goroutine(g))
+    }
+
+    /// An unparker that wakes an async task: what a future of this crate leaves in a wait queue.
+    pub(crate) fn for_waker(w: Waker) -> Unparker {
+        Unparker(Target::Waker(w))
+    }
+
+    /// Whether this unparker would wake the same task as `w` (so a re-poll need not replace it).
+    pub(crate) fn wakes(&self, w: &Waker) -> bool {
+        match &self.0 {
+            Target::Waker(mine) => mine.will_wake(w),
+            _ => false,
+        }
     }
 
     /// Makes the waiter runnable, or, if it has not parked yet, makes its next `park` return at
@@ -179,6 +212,7 @@ impl Unparker {
                 }
             }
             Target::Thread(t) => t.unpark(),
+            Target::Waker(w) => w.wake_by_ref(),
         }
     }
 
@@ -187,6 +221,7 @@ impl Unparker {
         match (&self.0, &other.0) {
             (Target::Goroutine(a), Target::Goroutine(b)) => GRef::ptr_eq(a, b),
             (Target::Thread(a), Target::Thread(b)) => a.id() == b.id(),
+            (Target::Waker(a), Target::Waker(b)) => a.will_wake(b),
             _ => false,
         }
     }
@@ -197,6 +232,7 @@ impl std::fmt::Debug for Unparker {
         match &self.0 {
             Target::Goroutine(g) => write!(f, "Unparker(goroutine {})", g.id()),
             Target::Thread(t) => write!(f, "Unparker({:?})", t.id()),
+            Target::Waker(_) => f.write_str("Unparker(waker)"),
         }
     }
 }
@@ -239,5 +275,35 @@ pub fn park_until(reason: WaitReason, deadline: Instant) {
                 std::thread::park_timeout(deadline - now);
             }
         }
+    }
+}
+
+/// A goroutine's own waker, for `block_on`: waking it is [`Unparker::unpark`] on the goroutine,
+/// so it uses the park token (step 3 of the module docs) and needs no allocation: the `Waker`
+/// holds a reference count of the G itself.
+impl Wake for G {
+    fn wake(self: Arc<Self>) {
+        if self.notify() {
+            sched::ready(self);
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.notify() {
+            sched::ready(self.clone());
+        }
+    }
+}
+
+/// The waker of a plain OS thread in `block_on`: `Thread::unpark`, std's own token.
+pub(crate) struct ThreadWaker(pub(crate) std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }

@@ -57,8 +57,8 @@ mod waitgroup;
 
 pub use cond::Cond;
 pub use errgroup::ErrGroup;
-pub use mutex::{Mutex, MutexGuard};
+pub use mutex::{LockFuture, Mutex, MutexGuard};
 pub use once::Once;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::Semaphore;
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{WaitFuture, WaitGroup};

@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::sema::{semacquire, semrelease};
+use super::sema::{semacquire, semrelease, try_semacquire, AsyncSemaWaiter};
 use crate::runtime::g::{self, fatal};
 use crate::runtime::park::WaitReason;
 use crate::runtime::{m, ncpu};
@@ -208,6 +208,214 @@ impl RawMutex {
     }
 }
 
+/// The slow path of `lock_async`: `lock_slow` as a state machine, without the spinning (a
+/// future does not spin), each semaphore wait an [`AsyncSemaWaiter`].
+///
+/// Dropping it mid-way leaves the mutex as if the future had never waited (`Drop` below):
+/// - still queued: leave the queue, and take our waiter count back unless an unlocker has
+///   already counted us out for a wake-up on its way (the count reads zero only then; that
+///   wake-up then finds no record and leaves its count in the semaphore, which the next waiter
+///   takes as its own wake-up, as any early `semrelease` in Go is taken);
+/// - woken in normal mode: if we got the count, we are the woken waiter: clear WOKEN and, if
+///   the mutex is free and has waiters, wake one as `unlock_slow` would; if a newcomer took the
+///   count, it took over the woken waiter's part and we do nothing;
+/// - handed the lock in starvation mode: finish the hand-off (as `lock_slow` does) and unlock,
+///   which hands it on.
+pub(crate) struct RawLockAsync {
+    waiter: Option<AsyncSemaWaiter>,
+    wait_start: Option<Instant>,
+    starving: bool,
+    awoke: bool,
+}
+
+impl RawLockAsync {
+    pub(crate) const fn new() -> RawLockAsync {
+        RawLockAsync {
+            waiter: None,
+            wait_start: None,
+            starving: false,
+            awoke: false,
+        }
+    }
+
+    /// Drives the lock; `Ready` once the caller owns it.
+    pub(crate) fn poll(
+        &mut self,
+        m: &RawMutex,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        use std::task::Poll;
+        if let Some(w) = &self.waiter {
+            if !w.poll_woken(cx.waker()) {
+                return Poll::Pending;
+            }
+            let ticket = w.ticket();
+            self.waiter = None;
+            if !ticket && !try_semacquire(&m.sema) {
+                // Robbed of the count by a newcomer (as `semacquire`'s loop): wait again.
+                let lifo = self.wait_start.is_some();
+                if let Some(w) = AsyncSemaWaiter::acquire(&m.sema, lifo, cx.waker()) {
+                    self.waiter = Some(w);
+                    return Poll::Pending;
+                }
+            }
+            if self.after_wake(m) {
+                return Poll::Ready(());
+            }
+        } else if !self.awoke && m.try_lock_fast() {
+            return Poll::Ready(());
+        }
+        let mut old = m.state.load(Ordering::Relaxed);
+        loop {
+            let mut new = old;
+            if old & STARVING == 0 {
+                new |= LOCKED;
+            }
+            if old & (LOCKED | STARVING) != 0 {
+                new += ONE_WAITER;
+            }
+            if self.starving && old & LOCKED != 0 {
+                new |= STARVING;
+            }
+            if self.awoke {
+                if new & WOKEN == 0 {
+                    fatal("sync: inconsistent mutex state");
+                }
+                new &= !WOKEN;
+            }
+            // AcqRel: as in `lock_slow`.
+            match m
+                .state
+                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    if old & (LOCKED | STARVING) == 0 {
+                        return Poll::Ready(());
+                    }
+                    let lifo = self.wait_start.is_some();
+                    self.wait_start.get_or_insert_with(Instant::now);
+                    match AsyncSemaWaiter::acquire(&m.sema, lifo, cx.waker()) {
+                        Some(w) => {
+                            self.waiter = Some(w);
+                            return Poll::Pending;
+                        }
+                        None => {
+                            if self.after_wake(m) {
+                                return Poll::Ready(());
+                            }
+                            old = m.state.load(Ordering::Relaxed);
+                        }
+                    }
+                }
+                Err(cur) => old = cur,
+            }
+        }
+    }
+
+    /// What `lock_slow` does once `semacquire` returned: true if a starvation-mode hand-off
+    /// made the lock ours, else the caller competes again as the woken waiter.
+    fn after_wake(&mut self, m: &RawMutex) -> bool {
+        let start = self.wait_start.unwrap_or_else(Instant::now);
+        self.starving = self.starving || start.elapsed() > STARVATION_THRESHOLD;
+        let old = m.state.load(Ordering::Acquire);
+        if old & STARVING != 0 {
+            m.finish_handoff(old, self.starving);
+            return true;
+        }
+        self.awoke = true;
+        false
+    }
+}
+
+impl RawMutex {
+    /// The uncontended `lock`.
+    fn try_lock_fast(&self) -> bool {
+        // Acquire: as in `lock`.
+        self.state
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// A starvation-mode hand-off made the lock ours: LOCKED is clear and we are still counted
+    /// as a waiter; fix both in one add (as `lock_slow`).
+    fn finish_handoff(&self, old: i32, starving: bool) {
+        if old & (LOCKED | WOKEN) != 0 || old >> WAITER_SHIFT == 0 {
+            fatal("sync: inconsistent mutex state");
+        }
+        let mut delta = LOCKED - ONE_WAITER;
+        if !starving || old >> WAITER_SHIFT == 1 {
+            delta -= STARVING;
+        }
+        // Acquire: pairs with the unlocker's Release in `unlock`.
+        self.state.fetch_add(delta, Ordering::Acquire);
+    }
+
+    /// Undoes a `RawLockAsync` dropped before it completed (see its docs).
+    pub(crate) fn cancel_async(&self, l: &mut RawLockAsync) {
+        let Some(w) = l.waiter.take() else {
+            return;
+        };
+        let state = &self.state;
+        let left = w.cancel(|| {
+            let mut old = state.load(Ordering::Relaxed);
+            loop {
+                if old >> WAITER_SHIFT == 0 {
+                    // Counted out already by an unlocker whose wake-up is on its way.
+                    return true;
+                }
+                match state.compare_exchange_weak(
+                    old,
+                    old - ONE_WAITER,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return true,
+                    Err(cur) => old = cur,
+                }
+            }
+        });
+        if left {
+            return;
+        }
+        if w.ticket() {
+            // Handed the lock: take it and give it back.
+            let start = l.wait_start.unwrap_or_else(Instant::now);
+            let starving = l.starving || start.elapsed() > STARVATION_THRESHOLD;
+            self.finish_handoff(self.state.load(Ordering::Acquire), starving);
+            // SAFETY: the hand-off made the lock ours.
+            unsafe { self.unlock() };
+            return;
+        }
+        if !try_semacquire(&self.sema) {
+            // A newcomer took the count and plays the woken waiter.
+            return;
+        }
+        let mut old = self.state.load(Ordering::Relaxed);
+        loop {
+            if old & WOKEN == 0 {
+                fatal("sync: inconsistent mutex state");
+            }
+            let mut new = old & !WOKEN;
+            let wake = old & (LOCKED | STARVING) == 0 && old >> WAITER_SHIFT != 0;
+            if wake {
+                new = (new - ONE_WAITER) | WOKEN;
+            }
+            match self
+                .state
+                .compare_exchange(old, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => {
+                    if wake {
+                        semrelease(&self.sema, false);
+                    }
+                    return;
+                }
+                Err(cur) => old = cur,
+            }
+        }
+    }
+}
+
 /// Go's `runtime_canSpin`: only a few rounds, only with another CPU and another P to run the
 /// holder meanwhile, and not while goroutines wait in our P's run queue (they could run
 /// instead, and one of them may be the holder). A plain OS thread may spin whenever there is
@@ -326,6 +534,32 @@ impl<T: ?Sized> Mutex<T> {
         MutexGuard::new(self)
     }
 
+    /// Locks the mutex as a future (the async twin of [`lock`](Mutex::lock)), for a tokio task
+    /// sharing state with goroutines; the guard is `lock`'s.
+    ///
+    /// Waits in the same queue as goroutines, in Go's order (normal and starvation modes),
+    /// without spinning. Cancel-safe: a future dropped before it completed does not hold the
+    /// lock and leaves the queue as if it had never waited (a lock handed to it meanwhile is
+    /// handed on).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use goroutines::sync::Mutex;
+    ///
+    /// let m = Arc::new(Mutex::new(0));
+    /// let m2 = m.clone();
+    /// goroutines::go(move || *m2.lock() += 1).join().unwrap();
+    /// let v = goroutines::block_on(async { *m.lock_async().await });
+    /// assert_eq!(v, 1);
+    /// ```
+    pub fn lock_async(&self) -> LockFuture<'_, T> {
+        LockFuture {
+            mutex: self,
+            raw: RawLockAsync::new(),
+            done: false,
+        }
+    }
+
     /// Locks the mutex if it is free right now (Go's `TryLock`); `None` if it is held or
     /// waiters are being handed the lock in starvation mode.
     ///
@@ -402,6 +636,53 @@ pub struct MutexGuard<'a, T: ?Sized> {
 unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
 // SAFETY: a shared guard gives only `&T`, so sharing it needs `T: Sync`.
 unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
+
+/// The future of [`Mutex::lock_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct LockFuture<'a, T: ?Sized> {
+    mutex: &'a Mutex<T>,
+    raw: RawLockAsync,
+    done: bool,
+}
+
+// SAFETY: the future holds `&Mutex<T>` (shareable for `T: Send`, as the mutex is `Sync` then)
+// and a semaphore waiter that is `Send`; completing it yields a guard, `Send` for `T: Send`.
+unsafe impl<T: ?Sized + Send> Send for LockFuture<'_, T> {}
+
+impl<T: ?Sized> fmt::Debug for LockFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockFuture").finish_non_exhaustive()
+    }
+}
+
+impl<'a, T: ?Sized> std::future::Future for LockFuture<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<MutexGuard<'a, T>> {
+        let this = &mut *self;
+        if this.done {
+            panic!("`lock_async` future polled after completion");
+        }
+        match this.raw.poll(&this.mutex.raw, cx) {
+            std::task::Poll::Ready(()) => {
+                this.done = true;
+                std::task::Poll::Ready(MutexGuard::new(this.mutex))
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for LockFuture<'_, T> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.mutex.raw.cancel_async(&mut self.raw);
+        }
+    }
+}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     fn new(mutex: &'a Mutex<T>) -> Self {

@@ -27,8 +27,18 @@
 //!
 //! Waiter records live on the waiting goroutine's stack (or OS thread's): a waiter does not
 //! return before a waker has unlinked it and set `woken`, and a waker touches the record only
-//! under the bucket lock or before that `woken` store (it clones the unparker first). No waiter
-//! leaves a queue on its own (nothing here times out), so no record is freed while linked.
+//! under the bucket lock or before that `woken` store (it clones the unparker first). A
+//! goroutine's record never leaves a queue on its own (nothing here times out).
+//!
+//! # Async waiters
+//! A future (`WaitGroup::wait_async`, `Mutex::lock_async`) waits with an [`AsyncSemaWaiter`]: a
+//! boxed record whose unparker wakes the task's `Waker`, so step 3 returns `Pending` instead of
+//! parking. It may leave the queue when the future is dropped, but only under the bucket lock
+//! and only while still linked (`linked`, cleared by whoever unlinks): a waker that has unlinked
+//! the record owns it until `woken`, and the owner spins for that store (the waker is a few
+//! instructions from it). A re-poll replaces the unparker under the same rule. So a record is
+//! never freed while a queue or a waker can reach it. What the owner's primitive must undo on
+//! cancellation (a waiter count, a wake-up meant for it) is the primitive's business.
 //!
 //! # Notify lists
 //!
@@ -54,7 +64,12 @@ use crate::runtime::park::{self, Unparker, WaitReason};
 struct Waiter {
     /// The address of the semaphore count, or the ticket number in a notify list.
     key: usize,
-    unparker: Unparker,
+    /// Replaced only by an async waiter's owner, under the list's lock while `linked`
+    /// (`AsyncSemaWaiter::poll_woken`); read by the waker after unlinking.
+    unparker: UnsafeCell<Unparker>,
+    /// Whether the record is in a list; read and written only under the list's lock (kept for
+    /// semaphore waiters; records of notify lists leave through `take_all` without clearing it).
+    linked: UnsafeCell<bool>,
     /// Neighbours in the bucket's list; read and written only under the list's lock.
     prev: UnsafeCell<*const Waiter>,
     next: UnsafeCell<*const Waiter>,
@@ -68,7 +83,8 @@ impl Waiter {
     fn new(key: usize) -> Waiter {
         Waiter {
             key,
-            unparker: park::current(),
+            unparker: UnsafeCell::new(park::current()),
+            linked: UnsafeCell::new(false),
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
             ticket: AtomicU32::new(0),
@@ -94,7 +110,7 @@ impl Waiter {
 unsafe fn wake(w: *const Waiter, ticket: u32) {
     // SAFETY: per the contract the record is live until we store `woken`; we clone the unparker
     // before that store, because the owner may return (and its stack frame vanish) right after.
-    let u = unsafe { (*w).unparker.clone() };
+    let u = unsafe { (*(*w).unparker.get()).clone() };
     // SAFETY: as above, still before the `woken` store.
     unsafe {
         (*w).ticket.store(ticket, Ordering::Relaxed);
@@ -130,6 +146,7 @@ impl Queue {
         // SAFETY: `w` and every linked record are live (contract and module docs), and we hold
         // the queue's lock, which guards the link fields.
         unsafe {
+            *(*w).linked.get() = true;
             if self.head.is_null() {
                 *(*w).prev.get() = ptr::null();
                 *(*w).next.get() = ptr::null();
@@ -156,23 +173,35 @@ impl Queue {
         unsafe {
             while !w.is_null() {
                 if (*w).key == key {
-                    let (prev, next) = (*(*w).prev.get(), *(*w).next.get());
-                    if prev.is_null() {
-                        self.head = next;
-                    } else {
-                        *(*prev).next.get() = next;
-                    }
-                    if next.is_null() {
-                        self.tail = prev;
-                    } else {
-                        *(*next).prev.get() = prev;
-                    }
+                    self.unlink(w);
                     return w;
                 }
                 w = *(*w).next.get();
             }
         }
         ptr::null()
+    }
+
+    /// Unlinks `w`.
+    ///
+    /// # Safety
+    /// `w` is linked into this queue; the caller holds its lock.
+    unsafe fn unlink(&mut self, w: *const Waiter) {
+        // SAFETY: linked records are live and their links are guarded by the lock we hold.
+        unsafe {
+            *(*w).linked.get() = false;
+            let (prev, next) = (*(*w).prev.get(), *(*w).next.get());
+            if prev.is_null() {
+                self.head = next;
+            } else {
+                *(*prev).next.get() = next;
+            }
+            if next.is_null() {
+                self.tail = prev;
+            } else {
+                *(*next).prev.get() = prev;
+            }
+        }
     }
 
     /// Unlinks every waiter and returns them as a chain (follow `next` before waking each).
@@ -309,6 +338,144 @@ pub(crate) fn semrelease(sema: &AtomicU32, handoff: bool) {
         // the panic count is per OS thread, so a goroutine must not switch threads mid-unwind.
         crate::runtime::yield_now();
     }
+}
+
+// ---- async waiters ----
+
+/// A future's place in a semaphore's wait queue (`WaitGroup::wait_async`): the record of the
+/// module docs, boxed so that it outlives no frame, woken through the task's `Waker`.
+///
+/// Unlike a goroutine's record it may leave the queue on its own ([`AsyncSemaWaiter::cancel`]),
+/// under the bucket lock, and only while still linked: once a waker has unlinked it, the waker
+/// owns it until `woken`, and the owner waits for that (a few instructions of the waker's).
+pub(crate) struct AsyncSemaWaiter {
+    rec: Box<Waiter>,
+    addr: usize,
+}
+
+// SAFETY: the record's raw links and cells are touched only under the bucket lock or, after
+// `woken`, by the owner alone (module docs); the unparker is `Send + Sync`.
+unsafe impl Send for AsyncSemaWaiter {}
+// SAFETY: as above; `&AsyncSemaWaiter` gives access to nothing.
+unsafe impl Sync for AsyncSemaWaiter {}
+
+impl AsyncSemaWaiter {
+    /// Steps 1 to 3 of `semacquire` for a future: `None` if the count was taken at once,
+    /// otherwise the queued record (at the front with `lifo`), woken through `waker`.
+    pub(crate) fn acquire(
+        sema: &AtomicU32,
+        lifo: bool,
+        waker: &std::task::Waker,
+    ) -> Option<AsyncSemaWaiter> {
+        if cansemacquire(sema) {
+            return None;
+        }
+        let addr = sema as *const AtomicU32 as usize;
+        let mut rec = Box::new(Waiter::new(addr));
+        *rec.unparker.get_mut() = Unparker::for_waker(waker.clone());
+        let b = bucket(addr);
+        let mut q = lock_queue(&b.queue);
+        // SeqCst: pairs with the SeqCst load of `nwait` in `semrelease` (module docs, step 2).
+        b.nwait.fetch_add(1, Ordering::SeqCst);
+        if cansemacquire(sema) {
+            b.nwait.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        // SAFETY: the record is boxed (a stable address), unlinked, and the box is not freed
+        // before the record is unlinked and woken (`cancel`, `Drop` of the owner's future).
+        unsafe { q.push(&*rec, lifo) };
+        drop(q);
+        Some(AsyncSemaWaiter { rec, addr })
+    }
+
+    /// Whether a waker has unlinked and woken the record; if not, makes `waker` the one it
+    /// will wake.
+    pub(crate) fn poll_woken(&self, waker: &std::task::Waker) -> bool {
+        // Acquire: pairs with the Release store in `wake`.
+        if self.rec.woken.load(Ordering::Acquire) {
+            return true;
+        }
+        let q = lock_queue(&bucket(self.addr).queue);
+        // SAFETY: we hold the bucket lock, which guards `linked`, and while the record is
+        // linked no waker has taken it, so the unparker is ours to replace.
+        unsafe {
+            if *self.rec.linked.get() {
+                let u = &mut *self.rec.unparker.get();
+                if !u.wakes(waker) {
+                    *u = Unparker::for_waker(waker.clone());
+                }
+                return false;
+            }
+        }
+        drop(q);
+        // Unlinked: a waker is between its unlink and its `woken` store.
+        self.wait_woken();
+        true
+    }
+
+    /// Whether the waker handed the count over (a hand-off `semrelease`).
+    pub(crate) fn ticket(&self) -> bool {
+        self.rec.ticket.load(Ordering::Relaxed) != 0
+    }
+
+    /// Leaves the queue if the record is still linked and `decide` (run under the bucket lock,
+    /// so that no `semrelease` can pop the record meanwhile) agrees: returns true. Otherwise
+    /// waits until a waker has woken the record and returns false.
+    pub(crate) fn cancel(&self, decide: impl FnOnce() -> bool) -> bool {
+        let b = bucket(self.addr);
+        let mut q = lock_queue(&b.queue);
+        // SAFETY: we hold the bucket lock, which guards `linked` and the links.
+        unsafe {
+            if *self.rec.linked.get() && decide() {
+                q.unlink(&*self.rec);
+                b.nwait.fetch_sub(1, Ordering::SeqCst);
+                // The record is ours alone again: mark it settled for `Drop`.
+                self.rec.woken.store(true, Ordering::Relaxed);
+                return true;
+            }
+        }
+        drop(q);
+        self.wait_woken();
+        false
+    }
+
+    /// Spins until `woken`: called only once the record is unlinked, or sure to be unlinked by
+    /// a waker already under way (a `semrelease` that will find it).
+    fn wait_woken(&self) {
+        // Acquire: as in `poll_woken`.
+        while !self.rec.woken.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl Drop for AsyncSemaWaiter {
+    /// Frees the record only once no queue and no waker can reach it: a record still linked
+    /// (an owner that did not `cancel`) is unlinked here, so the box never dangles.
+    fn drop(&mut self) {
+        // Acquire: as in `poll_woken`.
+        if self.rec.woken.load(Ordering::Acquire) {
+            return;
+        }
+        let b = bucket(self.addr);
+        let mut q = lock_queue(&b.queue);
+        // SAFETY: we hold the bucket lock, which guards `linked` and the links.
+        unsafe {
+            if *self.rec.linked.get() {
+                q.unlink(&*self.rec);
+                b.nwait.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+        }
+        drop(q);
+        self.wait_woken();
+    }
+}
+
+/// `cansemacquire` for the async waiters of other modules.
+pub(crate) fn try_semacquire(sema: &AtomicU32) -> bool {
+    cansemacquire(sema)
 }
 
 // ---- notify lists (Cond) ----

@@ -4,7 +4,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::sema::{semacquire, semrelease};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::sema::{semacquire, semrelease, try_semacquire, AsyncSemaWaiter};
 use crate::runtime::park::WaitReason;
 
 /// Waits for a collection of goroutines (or threads) to finish: Go's `sync.WaitGroup`.
@@ -222,6 +226,151 @@ impl WaitGroup {
         if let Err(e) = r {
             // The body was dropped unrun, and `done` with it: the counter is back.
             panic!("{e}");
+        }
+    }
+
+    /// Waits until the counter is zero, as a future (the async twin of
+    /// [`wait`](WaitGroup::wait)): a tokio task can wait for goroutines without blocking its
+    /// worker.
+    ///
+    /// Cancel-safe: a future dropped while waiting leaves the group as if it had never waited
+    /// (it unregisters itself, or, if the counter reached zero meanwhile, takes the wake-up that
+    /// was meant for it).
+    ///
+    /// # Panics
+    /// When polled, with "sync: WaitGroup is reused before previous Wait has returned", as
+    /// `wait`.
+    ///
+    /// ```
+    /// use goroutines::sync::WaitGroup;
+    ///
+    /// let wg = WaitGroup::new();
+    /// for _ in 0..3 {
+    ///     wg.add(1);
+    ///     let wg = wg.clone();
+    ///     goroutines::go(move || wg.done());
+    /// }
+    /// goroutines::block_on(wg.wait_async());
+    /// ```
+    pub fn wait_async(&self) -> WaitFuture<'_> {
+        WaitFuture {
+            wg: self,
+            waiter: None,
+            done: false,
+        }
+    }
+}
+
+/// The future of [`WaitGroup::wait_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitFuture<'a> {
+    wg: &'a WaitGroup,
+    /// Registered in the state's waiter count and queued on the semaphore.
+    waiter: Option<AsyncSemaWaiter>,
+    done: bool,
+}
+
+impl fmt::Debug for WaitFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitFuture").field("wg", self.wg).finish()
+    }
+}
+
+impl WaitFuture<'_> {
+    fn finish(&mut self) -> Poll<()> {
+        self.done = true;
+        if self.wg.inner.state.load(Ordering::Relaxed) != 0 {
+            panic!("sync: WaitGroup is reused before previous Wait has returned");
+        }
+        Poll::Ready(())
+    }
+}
+
+impl Future for WaitFuture<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(());
+        }
+        let sema = &this.wg.inner.sema;
+        if let Some(w) = &this.waiter {
+            if !w.poll_woken(cx.waker()) {
+                return Poll::Pending;
+            }
+            // As `semacquire` after its park: a hand-off, or compete for the count.
+            let ticket = w.ticket();
+            this.waiter = None;
+            if ticket || try_semacquire(sema) {
+                return this.finish();
+            }
+            // Lost the count (it cannot happen with one release per waiter, but `semacquire`
+            // allows it): queue again; our registration in the state still stands.
+            return match AsyncSemaWaiter::acquire(sema, false, cx.waker()) {
+                None => this.finish(),
+                Some(w) => {
+                    this.waiter = Some(w);
+                    Poll::Pending
+                }
+            };
+        }
+        // As `wait`: register as a waiter unless the counter is zero.
+        // Acquire: pairs with the Release of the `add` that brought the counter to zero.
+        let mut state = this.wg.inner.state.load(Ordering::Acquire);
+        loop {
+            if state >> 32 == 0 {
+                this.done = true;
+                return Poll::Ready(());
+            }
+            match this.wg.inner.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(cur) => state = cur,
+            }
+        }
+        match AsyncSemaWaiter::acquire(sema, false, cx.waker()) {
+            None => this.finish(),
+            Some(w) => {
+                this.waiter = Some(w);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for WaitFuture<'_> {
+    fn drop(&mut self) {
+        let Some(w) = self.waiter.take() else {
+            return;
+        };
+        let state = &self.wg.inner.state;
+        // Still queued and the counter not yet zero: take our registration back, under the
+        // bucket lock so that no release pops our record in between.
+        let left = w.cancel(|| {
+            let mut s = state.load(Ordering::Relaxed);
+            loop {
+                if s >> 32 == 0 || s as u32 == 0 {
+                    // The counter reached zero: `release_waiters` counted us and is (or was)
+                    // releasing one count for us.
+                    return false;
+                }
+                match state.compare_exchange_weak(s, s - 1, Ordering::Relaxed, Ordering::Relaxed) {
+                    Ok(_) => return true,
+                    Err(cur) => s = cur,
+                }
+            }
+        });
+        if !left && !w.ticket() {
+            // Woken: the release meant for us is in the semaphore; take it so that it does not
+            // leak into the group's next round. (It is there: one release per counted waiter.)
+            while !try_semacquire(&self.wg.inner.sema) {
+                std::thread::yield_now();
+            }
         }
     }
 }

@@ -90,6 +90,7 @@ mod sleep;
 mod ticker;
 mod timer;
 
+pub use crate::bridge::{sleep_async, Sleep};
 pub use sleep::sleep;
 pub use ticker::{tick, Ticker};
 pub use timer::{after, after_func, Timer};
