@@ -115,6 +115,7 @@ pub struct Context {
 /// cancel.cancel();
 /// assert!(ctx.err().is_some());
 /// ```
+#[must_use = "a context whose CancelFunc is dropped is only cancelled by its parent or its deadline"]
 pub struct CancelFunc {
     node: Arc<Node>,
 }

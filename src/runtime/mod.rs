@@ -211,6 +211,7 @@ impl std::fmt::Debug for Runtime {
 /// assert_eq!(s.local_queues.len(), 2);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Stats {
     /// GOMAXPROCS.
     pub max_procs: usize,
