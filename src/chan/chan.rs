@@ -52,7 +52,9 @@ impl<T> Chan<T> {
     /// ```
     ///
     /// # Panics
-    /// "makechan: size out of range" if the buffer could not exist in memory.
+    /// "makechan: size out of range" (Go's message) if the buffer would take more than 2^48 bytes
+    /// (Go's allocation limit on 64-bit targets) or the allocator cannot provide it. A channel of
+    /// a zero-sized type allocates nothing, whatever its capacity.
     #[track_caller]
     pub fn new(cap: usize) -> Chan<T> {
         Chan {
