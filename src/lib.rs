@@ -88,6 +88,6 @@ pub use chan::{
 pub use goroutines_macros::{main, test};
 pub use runtime::{
     blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,
-    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Metrics,
+    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, PanicPolicy, JoinHandle, Metrics,
     Runtime, Stats,
 };

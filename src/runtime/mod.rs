@@ -59,9 +59,10 @@ pub(crate) mod traceback;
 use std::cell::Cell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
-pub use builder::Builder;
+pub use builder::{Builder, PanicPolicy};
 pub use g::GoroutineId;
 pub use join::JoinHandle;
 pub use metrics::Metrics;
@@ -269,7 +270,9 @@ where
     let g = sched.spawn(
         move || {
             let r = panic::catch_unwind(AssertUnwindSafe(f));
-            p2.complete(r);
+            let abort = r.is_err()
+                && g::current().is_some_and(|g| g.sched.panic_abort.load(Ordering::Relaxed));
+            p2.complete(r, abort);
         },
         site,
     )?;
@@ -507,13 +510,27 @@ pub fn stats() -> Stats {
     with_current_sched(|s| stats_of(s))
 }
 
-/// Reports a goroutine's panic as std reports a thread's, naming the goroutine.
+/// Reports a goroutine's panic as std reports a thread's, naming the goroutine, or hands it to
+/// the hook the program installed before the runtime started.
+///
+/// std's default hook would name the M's thread, so a goroutine's panic is printed here instead.
+/// A hook of the program's own (an error reporter, a logger) is called for goroutine panics as
+/// for any other, running on the panicking goroutine, so `current_id` names it; it does its own
+/// reporting, and this one prints nothing more. Hooks installed after the runtime started
+/// replace this one, as `set_hook` always does.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let prev = panic::take_hook();
+        // `take_hook` left std's default hook in place: take it too, to recognise it in `prev`.
+        let default = panic::take_hook();
+        let prev_is_default = is_same_hook(&*prev, &*default);
+        drop(default);
         panic::set_hook(Box::new(move |info| {
-            let Some(id) = g::current_id() else { return prev(info) };
+            let id = match g::current_id() {
+                Some(id) if prev_is_default => id,
+                _ => return prev(info),
+            };
             let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
                 *s
             } else if let Some(s) = info.payload().downcast_ref::<String>() {
@@ -531,6 +548,18 @@ fn install_panic_hook() {
             eprint!("{text}");
         }));
     });
+}
+
+type Hook = dyn Fn(&panic::PanicHookInfo<'_>) + Sync + Send;
+
+/// Whether two boxed hooks are the same function: std boxes its default hook, a zero-sized fn
+/// item, with one vtable, so two boxes of it have equal addresses and vtables. A program's hook
+/// has a vtable of its own (its call function differs). Should the compiler ever duplicate
+/// std's vtable, the default hook is merely not recognised and called as a program's hook
+/// would be (a second report naming the thread), never the reverse.
+#[allow(ambiguous_wide_pointer_comparisons)]
+fn is_same_hook(a: &Hook, b: &Hook) -> bool {
+    std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const Hook, b as *const Hook)
 }
 
 /// A fast per-thread pseudo-random number (xorshift), for stealing order and select.

@@ -95,6 +95,8 @@ pub(crate) struct Sched {
     pub(crate) mains: Mutex<Vec<GRef>>,
     /// Whether the deadlock detector may end the process (`Builder::detect_deadlock`).
     pub(crate) detect_deadlock: AtomicBool,
+    /// Whether an unjoined goroutine panic ends the process (`Builder::panic_policy`).
+    pub(crate) panic_abort: AtomicBool,
 }
 
 struct Idle {
@@ -138,6 +140,7 @@ impl Sched {
             allgs: AllGs::new(),
             mains: Mutex::new(Vec::new()),
             detect_deadlock: AtomicBool::new(true),
+            panic_abort: AtomicBool::new(false),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
