@@ -467,3 +467,87 @@ fn timers_survive_fewer_procs() {
     assert_eq!(wrong.load(Ordering::SeqCst), 0, "a stopped timer fired");
     goroutines::set_max_procs(before);
 }
+
+/// Captured by an `after_func` closure: its `Drop` sleeps (arming a timer of its own) and
+/// counts the drops that ran outside any goroutine (on an M's scheduler stack).
+struct SleepyDrop {
+    drops: Arc<AtomicUsize>,
+    off_goroutine: Arc<AtomicUsize>,
+}
+
+impl Drop for SleepyDrop {
+    fn drop(&mut self) {
+        if goroutines::current_id().is_none() {
+            self.off_goroutine.fetch_add(1, Ordering::SeqCst);
+        }
+        sleep(Duration::from_millis(1));
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Stopped `after_func` timers whose handles are gone leave stale heap entries holding the last
+/// reference to the user's closure; the next arming rebuilds the heap and lets them go. Their
+/// `Drop` must run on a goroutine, outside the heap's lock: it used to run inside
+/// `TimerHeap::push`'s `retain`, where this `Drop`'s sleep re-locked the same heap and the
+/// runtime deadlocked (push -> retain -> drop -> sleep -> push).
+#[test]
+fn stopped_after_func_captures_may_sleep_in_drop() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let (drops, off) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (d, o) = (drops.clone(), off.clone());
+    rt.run(move || {
+        const N: usize = 200;
+        for _ in 0..N {
+            let v = SleepyDrop {
+                drops: d.clone(),
+                off_goroutine: o.clone(),
+            };
+            let t = after_func(Duration::from_secs(60), move || {
+                let _ = &v;
+            });
+            assert!(t.stop());
+        }
+        // Each arming past 64 stale entries (a quarter of the heap) rebuilds the heap, so at
+        // most 64 captures stay behind, in entries due in a minute.
+        let end = Instant::now() + Duration::from_secs(20);
+        while d.load(Ordering::SeqCst) < N - 64 && Instant::now() < end {
+            sleep(Duration::from_millis(1));
+        }
+        assert!(d.load(Ordering::SeqCst) >= N - 64, "captures are dropped");
+    });
+    assert_eq!(off.load(Ordering::SeqCst), 0, "a Drop ran outside a goroutine");
+}
+
+struct PanickyDrop(Arc<AtomicBool>);
+
+impl Drop for PanickyDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+        panic!("a captured value's Drop panics");
+    }
+}
+
+/// A stopped `after_func` timer's stale entry comes due and leaves the heap on an M's scheduler
+/// loop. A `Drop` that panics there used to kill that M with its P still owned: at
+/// GOMAXPROCS=1 the sleeper below never woke and the program hung. Now the `Drop` runs on a
+/// goroutine of its own, whose panic ends only that goroutine.
+#[test]
+fn stopped_after_func_captures_may_panic_in_drop() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    rt.run(move || {
+        let v = PanickyDrop(d.clone());
+        let t = after_func(Duration::from_millis(2), move || {
+            let _ = &v;
+        });
+        assert!(t.stop());
+        drop(t); // the stale entry, due in 2 ms, now holds the last reference
+        sleep(Duration::from_millis(30));
+        assert!(d.load(Ordering::SeqCst));
+        assert_eq!(go(|| 5).join().unwrap(), 5);
+    });
+    assert!(dropped.load(Ordering::SeqCst));
+}

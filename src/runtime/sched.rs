@@ -1196,8 +1196,23 @@ struct SendPtr(*const G);
 // runs it; the G is `Sync`.
 unsafe impl Send for SendPtr {}
 
-/// The body of every M thread.
+/// The body of every M thread. Scheduler code must not unwind: a panic would end the M with its
+/// P still owned, and the goroutines queued there would never run again, so the process ends
+/// with a `goroutines: fatal:` message instead (Go's throw). User code never runs here
+/// (goroutine panics are caught on their own stacks).
 fn m_main(sched: Arc<Sched>, m: Arc<M>) {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m_loop(sched, m)));
+    if let Err(p) = r {
+        let msg = p
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("Box<dyn Any>");
+        fatal(&format!("panic in scheduler context: {msg}"));
+    }
+}
+
+fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     m::set_current_m(Arc::as_ptr(&m));
     signal::install_altstack();
     let p = m.take_next_p();

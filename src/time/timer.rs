@@ -225,6 +225,14 @@ impl FireGen for Shared {
         slot.live = None;
         fire_now(self);
     }
+
+    /// A function timer owns the user's closure: its `Drop` is user code, run on a goroutine.
+    fn drop_on(&self) -> Option<Arc<Sched>> {
+        match self.fire {
+            Fire::Func(..) => self.sched.upgrade(),
+            Fire::Chan(_) => None,
+        }
+    }
 }
 
 fn fire_now(shared: &Shared) {
