@@ -551,3 +551,27 @@ fn stopped_after_func_captures_may_panic_in_drop() {
     });
     assert!(dropped.load(Ordering::SeqCst));
 }
+
+/// Go 1.23 collects a timer whose channel nobody holds. A `select!` loop that takes another case
+/// every time, with `recv(after(60s))`, used to leave one heap entry per iteration (20,000
+/// here); now the entries leave the heap as it grows, while a channel still held keeps its
+/// timer, which fires.
+#[test]
+fn unreferenced_after_timers_leave_the_heap() {
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let during = rt.run(|| {
+        let kept = after(Duration::from_millis(20));
+        let ready = Chan::new(1);
+        for i in 0..20_000 {
+            ready.send(i);
+            select! {
+                recv(ready) -> v => assert_eq!(v, Some(i)),
+                recv(after(Duration::from_secs(60))) -> _ => unreachable!("a minute passed"),
+            }
+        }
+        let during = goroutines::stats().timers;
+        assert!(kept.recv().is_some(), "the held timer fires");
+        during
+    });
+    assert!(during <= 256, "{during} timers in the heap after 20,000 selects");
+}

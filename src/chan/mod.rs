@@ -84,6 +84,7 @@ mod select;
 mod waiter;
 
 pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
+pub(crate) use chan::WeakChan;
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 pub use select::{Select, SelectRecv, SelectSend};
 

@@ -28,6 +28,13 @@
 //! ([`FireGen::drop_on`]), and after the lock is released hands them all to one new goroutine
 //! that drops them. Everything else it drops at once: the runtime's own values.
 //!
+//! Orphaned entries: an `after` timer sends on a channel it holds weakly, so once every handle to
+//! that channel is gone (a `select!` that took another case) the entry can have no effect. Such
+//! entries leave the heap in the same rebuild as stale ones; besides the stale count, a rebuild
+//! runs whenever the heap has doubled since the last one, so that a loop of
+//! `select! { recv(after(60s)) ... }` keeps the heap near twice its live size (Go 1.23 lets the
+//! collector take unreferenced timers).
+//!
 //! Rejected: dropping entries after unlocking, on the caller. That fixes the deadlock of a `Drop`
 //! that re-arms a timer, but `run_due`'s callers are the scheduler loop, where a `Drop` that
 //! parks has no goroutine to park and one that panics kills the M with its P still owned.
@@ -54,6 +61,12 @@ pub(crate) enum TimerAction {
 pub(crate) trait FireGen: Send + Sync {
     /// Called in scheduler context when the arming of generation `gen` fires; must not block.
     fn fire(&self, gen: u64);
+
+    /// Whether the action can no longer have any effect (`after`'s channel is gone), so that its
+    /// entries may leave the heap before they are due.
+    fn is_orphaned(&self) -> bool {
+        false
+    }
 
     /// If dropping this action may run user code (it owns user values), the runtime on whose
     /// goroutine it must be dropped; `None` (the default) if it holds only the runtime's values.
@@ -187,7 +200,16 @@ impl Entry {
     fn stale(&self) -> bool {
         self.timer.state.load(Ordering::Relaxed) != self.gen
     }
+
+    /// Stale, or an action that can have no effect any more: either way, firing does nothing.
+    fn dead(&self) -> bool {
+        self.stale()
+            || matches!(&self.timer.action, TimerAction::Shared(f) if f.is_orphaned())
+    }
 }
+
+/// The heap size below which orphaned entries are not looked for.
+const MIN_SWEEP: usize = 256;
 
 /// One P's timers.
 pub(crate) struct TimerHeap {
@@ -196,6 +218,10 @@ pub(crate) struct TimerHeap {
     next: AtomicU64,
     /// Entries known to be stale.
     stale: AtomicUsize,
+    /// Heap size at which the next push sweeps out orphaned entries (see `FireGen::is_orphaned`):
+    /// twice the size left by the last sweep, so that sweeping costs O(1) per push amortized.
+    /// Read and written under `heap`'s lock.
+    sweep_at: AtomicUsize,
 }
 
 impl TimerHeap {
@@ -204,6 +230,7 @@ impl TimerHeap {
             heap: Mutex::new(Vec::new()),
             next: AtomicU64::new(u64::MAX),
             stale: AtomicUsize::new(0),
+            sweep_at: AtomicUsize::new(MIN_SWEEP),
         }
     }
 
@@ -222,13 +249,16 @@ impl TimerHeap {
         {
             let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
             let stale = self.stale.load(Ordering::Relaxed);
-            if stale > 64 && stale > h.len() / 4 {
-                let (keep, stale): (Vec<Entry>, Vec<Entry>) =
-                    std::mem::take(&mut *h).into_iter().partition(|e| !e.stale());
+            let sweep = h.len() >= self.sweep_at.load(Ordering::Relaxed);
+            if sweep || (stale > 64 && stale > h.len() / 4) {
+                let (keep, dead): (Vec<Entry>, Vec<Entry>) =
+                    std::mem::take(&mut *h).into_iter().partition(|e| !e.dead());
                 *h = keep;
-                gone = stale;
+                gone = dead;
                 heapify(&mut h);
                 self.stale.store(0, Ordering::Relaxed);
+                self.sweep_at
+                    .store((2 * h.len()).max(MIN_SWEEP), Ordering::Relaxed);
             }
             h.push(e);
             let n = h.len() - 1;
