@@ -86,6 +86,12 @@ pub use chan::{
     TryRecvError, TrySendError,
 };
 pub use goroutines_macros::{main, test};
+
+/// What `#[goroutines::test]` expands to; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runtime::testing::run_test;
+}
 pub use runtime::{
     blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,
     set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, PanicPolicy, JoinHandle, Metrics,

@@ -53,6 +53,7 @@ pub(crate) mod sched;
 pub(crate) mod signal;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
+pub(crate) mod testing;
 pub(crate) mod timer;
 pub(crate) mod traceback;
 
