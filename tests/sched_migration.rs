@@ -17,6 +17,10 @@ fn identity_survives_a_million_yields() {
     } else {
         1_000_000
     };
+    // Migration needs two Ps at least (at GOMAXPROCS=1 one M runs everything).
+    if goroutines::max_procs() < 2 {
+        goroutines::set_max_procs(2);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     // Background goroutines keep every P busy, so the yielding ones move between Ms.
     let noise = common::busy_yielders(4, &stop);
@@ -38,8 +42,10 @@ fn identity_survives_a_million_yields() {
             })
         })
         .collect();
+    let mut most_threads = 0;
     for (k, w) in workers.into_iter().enumerate() {
-        let (acc, _threads) = w.join().unwrap();
+        let (acc, threads) = w.join().unwrap();
+        most_threads = most_threads.max(threads);
         let mut expect = k as u64;
         for i in 0..yields / 4 {
             expect = expect.wrapping_mul(6364136223846793005).wrapping_add(i);
@@ -53,4 +59,10 @@ fn identity_survives_a_million_yields() {
     for n in noise {
         n.join().unwrap();
     }
+    // Each worker sampled its thread every 1024 yields; the global queue hands a yielder to
+    // whichever M comes next, so with two Ms busy some worker must have been seen on both.
+    assert!(
+        most_threads >= 2,
+        "no worker migrated: every one stayed on one OS thread"
+    );
 }

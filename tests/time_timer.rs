@@ -294,22 +294,27 @@ fn after_func_starvation() {
 }
 
 /// AfterFunc under starvation with every P busy: many goroutines busy yielding, and the
-/// function still runs.
+/// function still runs, once, while they are busy (they stop only when it has run), and
+/// within a generous bound of its 1 ms deadline (a starved timer heap waits forever).
 #[goroutines::test]
 fn after_func_with_busy_ps() {
     let stop = Arc::new(AtomicBool::new(false));
+    let runs = Arc::new(AtomicUsize::new(0));
     let busy = common::busy_yielders(4 * goroutines::max_procs(), &stop);
-    let s = stop.clone();
+    let (s, r) = (stop.clone(), runs.clone());
     let start = Instant::now();
     let _t = after_func(Duration::from_millis(1), move || {
+        r.fetch_add(1, Ordering::SeqCst);
         s.store(true, Ordering::SeqCst)
     });
     for h in busy {
         h.join().unwrap();
     }
-    println!(
-        "after_func(1ms) with busy Ps ran after {:?}",
-        start.elapsed()
+    let took = start.elapsed();
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the function ran once");
+    assert!(
+        took < Duration::from_secs(2),
+        "after_func(1ms) with busy Ps ran only after {took:?}"
     );
 }
 
