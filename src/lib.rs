@@ -94,6 +94,6 @@ pub mod __private {
 }
 pub use runtime::{
     blocking, current_id, dump, go, lock_os_thread, max_procs, metrics, num_goroutine, run,
-    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, PanicPolicy, JoinHandle, Metrics,
-    Runtime, Stats,
+    set_max_procs, stats, unlock_os_thread, yield_now, Builder, GoroutineId, JoinHandle, Metrics,
+    PanicPolicy, Runtime, Stats,
 };

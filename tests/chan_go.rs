@@ -467,7 +467,11 @@ fn test_chan_send_interface() {
         default => true,
     };
     assert!(second, "no send on a full channel is ready");
-    assert_eq!(drops.load(Ordering::SeqCst), 3, "the values of the sends not taken are dropped");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        3,
+        "the values of the sends not taken are dropped"
+    );
     let v = c.try_recv().expect("the first value is still there");
     assert_eq!(v.downcast_ref::<Mt>().map(|m| m.0), Some(0));
     drop(v);

@@ -196,7 +196,11 @@ fn interlocked_cancels() {
         cancel_parent.cancel();
         wait_done(&child);
         let seen = h.join().unwrap();
-        assert_eq!(seen, Some(ContextError::Canceled), "the goroutine's cancel returned");
+        assert_eq!(
+            seen,
+            Some(ContextError::Canceled),
+            "the goroutine's cancel returned"
+        );
         assert_eq!(child.err(), Some(ContextError::Canceled));
         assert_eq!(parent.err(), Some(ContextError::Canceled));
     }

@@ -151,7 +151,11 @@ fn in_child() -> bool {
 fn hook_installed_before_the_runtime_sees_goroutine_panics() {
     if in_child() {
         std::panic::set_hook(Box::new(|info| {
-            let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or("?");
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .unwrap_or("?");
             println!("HOOK goroutine={:?} msg={msg}", goroutines::current_id());
         }));
         let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
@@ -161,15 +165,19 @@ fn hook_installed_before_the_runtime_sees_goroutine_panics() {
         println!("ID={id}");
         return;
     }
-    let (code, stdout, stderr) = child("hook_installed_before_the_runtime_sees_goroutine_panics", &[]);
+    let (code, stdout, stderr) = child(
+        "hook_installed_before_the_runtime_sees_goroutine_panics",
+        &[],
+    );
     assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
     let id = stdout
         .lines()
         .find_map(|l| l.split("ID=").nth(1).map(str::trim))
         .unwrap_or_else(|| panic!("no id: {stdout}"));
     assert!(
-        stdout.contains(&format!("HOOK goroutine=Some(GoroutineId({id})) msg=reported"))
-            || stdout.contains(&format!("HOOK goroutine=Some({id}) msg=reported")),
+        stdout.contains(&format!(
+            "HOOK goroutine=Some(GoroutineId({id})) msg=reported"
+        )) || stdout.contains(&format!("HOOK goroutine=Some({id}) msg=reported")),
         "stdout: {stdout}\nstderr: {stderr}"
     );
 }
@@ -197,12 +205,17 @@ fn abort_policy_ends_the_process_on_a_detached_panic() {
         return;
     }
     let (code, stdout, stderr) = child("abort_policy_ends_the_process_on_a_detached_panic", &[]);
-    let id = stdout.lines().find_map(|l| l.split("ID=").nth(1).map(str::trim)).unwrap_or("?");
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("ID=").nth(1).map(str::trim))
+        .unwrap_or("?");
     assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
     assert!(!stdout.contains("SURVIVED"));
     assert!(stderr.contains("detached boom"), "stderr: {stderr}");
     assert!(
-        stderr.contains(&format!("goroutine {id} panicked and was not joined (panic policy Abort)")),
+        stderr.contains(&format!(
+            "goroutine {id} panicked and was not joined (panic policy Abort)"
+        )),
         "stderr: {stderr}"
     );
 }
@@ -233,8 +246,14 @@ fn abort_policy_from_env_joined_panics_still_return() {
         &[("GOROUTINES_DEBUG", "panic=abort")],
     );
     assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stdout.contains("JOINED OK") && !stdout.contains("SURVIVED"), "stdout: {stdout}");
-    let id = stdout.lines().find_map(|l| l.split("ID=").nth(1).map(str::trim)).unwrap_or("?");
+    assert!(
+        stdout.contains("JOINED OK") && !stdout.contains("SURVIVED"),
+        "stdout: {stdout}"
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("ID=").nth(1).map(str::trim))
+        .unwrap_or("?");
     assert!(
         stderr.contains(&format!("goroutine {id} panicked and was not joined")),
         "stderr: {stderr}"

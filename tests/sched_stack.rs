@@ -104,12 +104,20 @@ fn stacks_are_reused() {
                 go(touch).join().unwrap();
             }
             let after = goroutines::metrics().stack_reserved_bytes;
-            assert_eq!(after, before, "20,000 goroutines in sequence grew the stack reservation");
+            assert_eq!(
+                after, before,
+                "20,000 goroutines in sequence grew the stack reservation"
+            );
         });
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "stacks_are_reused", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "stacks_are_reused",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GOROUTINES_TEST_CHILD", "1")
         .output()
         .unwrap();

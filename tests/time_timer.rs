@@ -521,7 +521,11 @@ fn stopped_after_func_captures_may_sleep_in_drop() {
         }
         assert!(d.load(Ordering::SeqCst) >= N - 64, "captures are dropped");
     });
-    assert_eq!(off.load(Ordering::SeqCst), 0, "a Drop ran outside a goroutine");
+    assert_eq!(
+        off.load(Ordering::SeqCst),
+        0,
+        "a Drop ran outside a goroutine"
+    );
 }
 
 struct PanickyDrop(Arc<AtomicBool>);
@@ -578,5 +582,8 @@ fn unreferenced_after_timers_leave_the_heap() {
         assert!(kept.recv().is_some(), "the held timer fires");
         during
     });
-    assert!(during <= 256, "{during} timers in the heap after 20,000 selects");
+    assert!(
+        during <= 256,
+        "{during} timers in the heap after 20,000 selects"
+    );
 }

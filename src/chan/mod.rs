@@ -83,8 +83,8 @@ mod raw;
 mod select;
 mod waiter;
 
-pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
 pub(crate) use chan::WeakChan;
+pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 pub use select::{Select, SelectRecv, SelectSend};
 

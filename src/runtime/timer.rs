@@ -203,8 +203,7 @@ impl Entry {
 
     /// Stale, or an action that can have no effect any more: either way, firing does nothing.
     fn dead(&self) -> bool {
-        self.stale()
-            || matches!(&self.timer.action, TimerAction::Shared(f) if f.is_orphaned())
+        self.stale() || matches!(&self.timer.action, TimerAction::Shared(f) if f.is_orphaned())
     }
 }
 
