@@ -551,16 +551,15 @@ fn install_panic_hook() {
     });
 }
 
-type Hook = dyn Fn(&panic::PanicHookInfo<'_>) + Sync + Send;
-
 /// Whether two boxed hooks are the same function: std boxes its default hook, a zero-sized fn
 /// item, with one vtable, so two boxes of it have equal addresses and vtables. A program's hook
 /// has a vtable of its own (its call function differs). Should the compiler ever duplicate
 /// std's vtable, the default hook is merely not recognised and called as a program's hook
 /// would be (a second report naming the thread), never the reverse.
+/// (Generic so as not to name the hook's argument type, which changed name in Rust 1.81.)
 #[allow(ambiguous_wide_pointer_comparisons)]
-fn is_same_hook(a: &Hook, b: &Hook) -> bool {
-    std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const Hook, b as *const Hook)
+fn is_same_hook<H: ?Sized>(a: &H, b: &H) -> bool {
+    std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const H, b as *const H)
 }
 
 /// A fast per-thread pseudo-random number (xorshift), for stealing order and select.
