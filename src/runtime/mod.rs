@@ -555,7 +555,7 @@ fn install_panic_hook() {
 /// item, with one vtable, so two boxes of it have equal addresses and vtables. A program's hook
 /// has a vtable of its own (its call function differs). Should the compiler ever duplicate
 /// std's vtable, the default hook is merely not recognised and called as a program's hook
-/// would be (a second report naming the thread), never the reverse.
+/// would be (the report then names the M's thread instead of the goroutine), never the reverse.
 /// (Generic so as not to name the hook's argument type, which changed name in Rust 1.81.)
 #[allow(ambiguous_wide_pointer_comparisons)]
 fn is_same_hook<H: ?Sized>(a: &H, b: &H) -> bool {
