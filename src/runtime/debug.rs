@@ -323,6 +323,9 @@ mod tests {
         let d = parse(" sigquit=1 , deadlock=0 ").unwrap();
         assert_eq!((d.sigquit, d.deadlock), (Some(true), Some(false)));
         assert_eq!(parse("").unwrap(), DebugEnv::default());
+        use super::super::builder::PanicPolicy;
+        assert_eq!(parse("panic=abort").unwrap().panic, Some(PanicPolicy::Abort));
+        assert_eq!(parse("panic=report").unwrap().panic, Some(PanicPolicy::Report));
     }
 
     #[test]
@@ -336,5 +339,7 @@ mod tests {
         assert!(e.contains("unknown key") && e.contains("gctrace"), "{e}");
         assert!(parse("sigquit=yes").is_err());
         assert!(parse("deadlock").is_err());
+        let e = parse("panic=crash").unwrap_err().to_string();
+        assert!(e.contains("panic=crash") && e.contains("report or abort"), "{e}");
     }
 }
