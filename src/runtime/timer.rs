@@ -250,10 +250,15 @@ impl TimerHeap {
             let stale = self.stale.load(Ordering::Relaxed);
             let sweep = h.len() >= self.sweep_at.load(Ordering::Relaxed);
             if sweep || (stale > 64 && stale > h.len() / 4) {
-                let (keep, dead): (Vec<Entry>, Vec<Entry>) =
-                    std::mem::take(&mut *h).into_iter().partition(|e| !e.dead());
-                *h = keep;
-                gone = dead;
+                // In place; the dead entries move out, to be let go after unlocking.
+                let mut i = 0;
+                while i < h.len() {
+                    if h[i].dead() {
+                        gone.push(h.swap_remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
                 heapify(&mut h);
                 self.stale.store(0, Ordering::Relaxed);
                 self.sweep_at
