@@ -269,8 +269,9 @@ impl Sched {
             return;
         }
         let p0 = self.p(0).expect("P 0 always exists");
+        // `adopt`, not `push`: we hold the idle lock, and a push may start a goroutine.
         for e in p.timers.take_all() {
-            p0.timers.push(0, e);
+            p0.timers.adopt(0, e);
         }
     }
 

@@ -20,9 +20,10 @@
 //!
 //! User values still reach the heaps: an `after_func` timer's action owns the user's closure, so
 //! dropping the last reference to such a timer runs the `Drop` of whatever the closure captured,
-//! which may park, take locks or panic. A heap lets go of entries in three places: rebuilding
-//! (under the heap's lock, from whoever arms a timer, possibly under the idle lock), and running
-//! due entries (on an M's scheduler stack). So every entry leaving a heap goes through a
+//! which may park, take locks or panic. A heap lets go of entries in two places: rebuilding
+//! (under the heap's lock, from whoever arms a timer) and running due entries (on an M's
+//! scheduler stack). Re-homing a retiring P's timers (under the idle lock) moves entries with
+//! `adopt`, which never rebuilds, so it lets go of none. Every entry leaving a heap goes through a
 //! [`Graveyard`]: it keeps only the timers whose last reference it holds (`Arc::into_inner`, so
 //! exactly one holder sees the last one) and whose action says it owns user values
 //! ([`FireGen::drop_on`]), and after the lock is released hands them all to one new goroutine
@@ -240,6 +241,19 @@ impl TimerHeap {
 
     pub(crate) fn len(&self) -> usize {
         self.heap.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Takes an entry re-homed from a retiring P's heap. The caller holds the idle lock, so
+    /// this never rebuilds the heap: a rebuild may hand timers to a new goroutine, and starting
+    /// one may take the idle lock. The next `push` rebuilds if needed.
+    pub(crate) fn adopt(&self, pid: usize, e: Entry) {
+        e.timer.heap_of.store(pid, Ordering::Relaxed);
+        let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        h.push(e);
+        let n = h.len() - 1;
+        sift_up(&mut h, n);
+        // SeqCst: as in `push`.
+        self.next.store(h[0].when, Ordering::SeqCst);
     }
 
     pub(crate) fn push(&self, pid: usize, e: Entry) {
