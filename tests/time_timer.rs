@@ -587,3 +587,63 @@ fn unreferenced_after_timers_leave_the_heap() {
         "{during} timers in the heap after 20,000 selects"
     );
 }
+
+/// Stopped `after_func` timers on a P that retires are re-homed under the idle lock; none of
+/// their captures is dropped there (the original code dropped them in that push's rebuild,
+/// under the idle lock), and they are still dropped on goroutines later.
+#[test]
+fn stopped_after_func_captures_survive_a_retiring_p() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(2).build().unwrap();
+    let (drops, off) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (d, o) = (drops.clone(), off.clone());
+    rt.run(move || {
+        const PER: usize = 150;
+        let makers: Vec<_> = (0..4)
+            .map(|_| {
+                let (d, o) = (d.clone(), o.clone());
+                go(move || {
+                    for _ in 0..PER {
+                        let v = SleepyDrop {
+                            drops: d.clone(),
+                            off_goroutine: o.clone(),
+                        };
+                        let t = after_func(Duration::from_secs(60), move || {
+                            let _ = &v;
+                        });
+                        assert!(t.stop());
+                        if d.load(Ordering::Relaxed) % 7 == 0 {
+                            goroutines::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for m in makers {
+            m.join().unwrap();
+        }
+        goroutines::set_max_procs(1);
+        // Let P 1 retire, then arm timers on the remaining heap until it rebuilds.
+        for _ in 0..200 {
+            sleep(Duration::from_millis(1));
+            if d.load(Ordering::SeqCst) >= 4 * PER - 2 * 64 {
+                break;
+            }
+        }
+        let end = Instant::now() + Duration::from_secs(20);
+        while d.load(Ordering::SeqCst) < 4 * PER - 2 * 64 && Instant::now() < end {
+            let t = after_func(Duration::from_secs(60), || {});
+            t.stop();
+            sleep(Duration::from_millis(1));
+        }
+        assert!(
+            d.load(Ordering::SeqCst) >= 4 * PER - 2 * 64,
+            "captures are dropped"
+        );
+    });
+    assert_eq!(
+        off.load(Ordering::SeqCst),
+        0,
+        "a Drop ran outside a goroutine"
+    );
+}

@@ -324,8 +324,14 @@ mod tests {
         assert_eq!((d.sigquit, d.deadlock), (Some(true), Some(false)));
         assert_eq!(parse("").unwrap(), DebugEnv::default());
         use super::super::builder::PanicPolicy;
-        assert_eq!(parse("panic=abort").unwrap().panic, Some(PanicPolicy::Abort));
-        assert_eq!(parse("panic=report").unwrap().panic, Some(PanicPolicy::Report));
+        assert_eq!(
+            parse("panic=abort").unwrap().panic,
+            Some(PanicPolicy::Abort)
+        );
+        assert_eq!(
+            parse("panic=report").unwrap().panic,
+            Some(PanicPolicy::Report)
+        );
     }
 
     #[test]
@@ -340,6 +346,9 @@ mod tests {
         assert!(parse("sigquit=yes").is_err());
         assert!(parse("deadlock").is_err());
         let e = parse("panic=crash").unwrap_err().to_string();
-        assert!(e.contains("panic=crash") && e.contains("report or abort"), "{e}");
+        assert!(
+            e.contains("panic=crash") && e.contains("report or abort"),
+            "{e}"
+        );
     }
 }
