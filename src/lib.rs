@@ -98,9 +98,15 @@ pub use chan::{
     TryRecvError, TrySendError,
 };
 pub use goroutines_macros::{main, test};
+
+/// What `#[goroutines::test]` expands to; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::runtime::testing::run_test;
+}
 pub use runtime::{
     blocking, current_id, dump, go, go_migratable, lock_os_thread, max_procs, metrics,
     num_goroutine, run, scope, set_max_procs, stats, unlock_os_thread, yield_now, Builder,
-    Goroutine, GoroutineId, JoinFuture, JoinHandle, Metrics, Runtime, Scope, ScopedJoinHandle,
-    Stats,
+    Goroutine, GoroutineId, JoinFuture, JoinHandle, Metrics, PanicPolicy, Runtime, Scope,
+    ScopedJoinHandle, Stats,
 };

@@ -323,3 +323,29 @@ fn works_from_os_threads() {
         Err(RecvTimeoutError::Timeout)
     );
 }
+
+/// A capacity whose buffer cannot exist panics with Go's message (it used to abort the process:
+/// "memory allocation of 4611686018427387904 bytes failed").
+#[test]
+fn makechan_size_out_of_range() {
+    let r = catch_unwind(|| drop(Chan::<i64>::new(1 << 59)));
+    assert_eq!(panic_message(r), "makechan: size out of range");
+    let r = catch_unwind(|| drop(Chan::<[u8; 4096]>::new(1 << 40)));
+    assert_eq!(panic_message(r), "makechan: size out of range");
+    let r = catch_unwind(|| drop(Chan::<u64>::new(usize::MAX)));
+    assert_eq!(panic_message(r), "makechan: size out of range");
+}
+
+/// A channel of a zero-sized type allocates nothing, so any capacity is fine (it used to build
+/// the buffer slot by slot: over 20 s for 2^34 slots in a debug build), and it still counts.
+#[test]
+fn zero_sized_channel_of_huge_capacity() {
+    let c = Chan::<()>::new(1 << 34);
+    assert_eq!(c.cap(), 1 << 34);
+    for _ in 0..1000 {
+        c.try_send(()).unwrap();
+    }
+    assert_eq!(c.len(), 1000);
+    assert_eq!(c.try_recv(), Ok(()));
+    assert_eq!(c.len(), 999);
+}

@@ -441,20 +441,41 @@ fn test_select_fairness() {
     h.join().unwrap();
 }
 
-/// Ported from Go's runtime/chan_test.go TestChanSendInterface.
+/// Ported from Go's runtime/chan_test.go TestChanSendInterface (which only checks that it
+/// compiles and runs): a full channel of trait objects takes `default` in both selects, keeps
+/// the first value, and drops the values of the sends not taken, each once.
 #[goroutines::test]
 fn test_chan_send_interface() {
+    struct Mt(u8, Arc<AtomicU32>);
+    impl Drop for Mt {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicU32::new(0));
+    let m = |tag| Box::new(Mt(tag, drops.clone())) as Box<dyn std::any::Any + Send>;
     let c = Chan::<Box<dyn std::any::Any + Send>>::new(1);
-    c.send(Box::new(()));
-    select! {
-        send(c, Box::new(())) => {},
-        default => {}
-    }
-    select! {
-        send(c, Box::new(())) => {},
-        send(c, Box::new(1u8)) => {},
-        default => {}
-    }
+    c.send(m(0));
+    let first = select! {
+        send(c, m(1)) => false,
+        default => true,
+    };
+    assert!(first, "a send on a full channel is not ready");
+    let second = select! {
+        send(c, m(2)) => false,
+        send(c, m(3)) => false,
+        default => true,
+    };
+    assert!(second, "no send on a full channel is ready");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        3,
+        "the values of the sends not taken are dropped"
+    );
+    let v = c.try_recv().expect("the first value is still there");
+    assert_eq!(v.downcast_ref::<Mt>().map(|m| m.0), Some(0));
+    drop(v);
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
 }
 
 /// Ported from Go's runtime/chan_test.go TestPseudoRandomSend.

@@ -177,19 +177,33 @@ fn simultaneous_cancels() {
     }
 }
 
-/// Ported from TestInterlockedCancels: a child cancelled by a goroutine woken by the
-/// parent's cancellation.
+/// Ported from TestInterlockedCancels: a goroutine woken by the parent's cancellation cancels
+/// the child while the parent's cancellation is cancelling that child too. Neither may
+/// deadlock on the other's locks: the parent's cancel returns, and so does the goroutine's
+/// (Go's test only waits for the child's done, which the parent's cancel alone closes; here
+/// the goroutine is joined, so a cancel stuck on the tree's locks fails the test).
 #[goroutines::test]
 fn interlocked_cancels() {
-    let (parent, cancel_parent) = Context::background().with_cancel();
-    let (child, cancel_child) = parent.with_cancel();
-    let p = parent.clone();
-    go(move || {
-        p.done().recv();
-        cancel_child.cancel();
-    });
-    cancel_parent.cancel();
-    wait_done(&child);
+    for _ in 0..200 {
+        let (parent, cancel_parent) = Context::background().with_cancel();
+        let (child, cancel_child) = parent.with_cancel();
+        let (p, c) = (parent.clone(), child.clone());
+        let h = go(move || {
+            p.done().recv();
+            cancel_child.cancel();
+            c.err()
+        });
+        cancel_parent.cancel();
+        wait_done(&child);
+        let seen = h.join().unwrap();
+        assert_eq!(
+            seen,
+            Some(ContextError::Canceled),
+            "the goroutine's cancel returned"
+        );
+        assert_eq!(child.err(), Some(ContextError::Canceled));
+        assert_eq!(parent.err(), Some(ContextError::Canceled));
+    }
 }
 
 /// Ported from TestLayersCancel and TestLayersTimeout: 30+ random layers of cancel and

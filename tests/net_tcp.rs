@@ -194,6 +194,22 @@ fn connect_to_closed_port_is_refused() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }
 
+/// As with std, a timeout too large for an `Instant` means no deadline (it used to panic with
+/// "overflow when adding duration to instant"); so does such a read timeout.
+#[goroutines::test]
+fn connect_timeout_duration_max() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let a = l.local_addr().unwrap();
+    let mut s = TcpStream::connect_timeout(&a, Duration::MAX).unwrap();
+    assert_eq!(s.peer_addr().unwrap(), a);
+    let (mut peer, _) = l.accept().unwrap();
+    s.set_read_timeout(Some(Duration::MAX)).unwrap();
+    peer.write_all(b"x").unwrap();
+    let mut b = [0u8; 1];
+    s.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"x");
+}
+
 #[goroutines::test]
 fn bind_errors() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -119,4 +119,156 @@ fn panic_message_names_the_goroutine() {
             && stderr.contains("child panic text"),
         "stderr: {stderr}"
     );
+    // Once: std's default hook is recognised and not called as well (it would name the thread).
+    assert!(!stderr.contains("thread '"), "stderr: {stderr}");
+}
+
+/// Runs this test binary's test `name` alone in a child process with `env` set and returns
+/// (exit status code, stdout, stderr).
+fn child(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env("GOROUTINES_TEST_CHILD", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn in_child() -> bool {
+    std::env::var_os("GOROUTINES_TEST_CHILD").is_some()
+}
+
+/// A panic hook the program installed before the runtime started (an error reporter) is
+/// called for goroutine panics, on the panicking goroutine. It used to be skipped: the
+/// runtime's hook printed its own report and returned.
+#[test]
+fn hook_installed_before_the_runtime_sees_goroutine_panics() {
+    if in_child() {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .unwrap_or("?");
+            println!("HOOK goroutine={:?} msg={msg}", goroutines::current_id());
+        }));
+        let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+        let h = rt.go(|| panic!("reported"));
+        let id = h.id();
+        assert!(h.join().is_err());
+        println!("ID={id}");
+        return;
+    }
+    let (code, stdout, stderr) = child(
+        "hook_installed_before_the_runtime_sees_goroutine_panics",
+        &[],
+    );
+    assert_eq!(code, Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("ID=").nth(1).map(str::trim))
+        .unwrap_or_else(|| panic!("no id: {stdout}"));
+    assert!(
+        stdout.contains(&format!(
+            "HOOK goroutine=Some(GoroutineId({id})) msg=reported"
+        )) || stdout.contains(&format!("HOOK goroutine=Some({id}) msg=reported")),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+}
+
+/// `PanicPolicy::Abort`: a panic in a goroutine whose handle was dropped ends the process with
+/// status 2 and names the goroutine, as Go's unrecovered panic does.
+#[test]
+fn abort_policy_ends_the_process_on_a_detached_panic() {
+    if in_child() {
+        let rt = goroutines::Builder::new()
+            .max_procs(1)
+            .panic_policy(goroutines::PanicPolicy::Abort)
+            .build()
+            .unwrap();
+        rt.run(|| {
+            let h = go(|| {
+                goroutines::time::sleep(std::time::Duration::from_millis(20));
+                panic!("detached boom")
+            });
+            println!("ID={}", h.id());
+            drop(h);
+            goroutines::time::sleep(std::time::Duration::from_secs(10));
+        });
+        println!("SURVIVED");
+        return;
+    }
+    let (code, stdout, stderr) = child("abort_policy_ends_the_process_on_a_detached_panic", &[]);
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("ID=").nth(1).map(str::trim))
+        .unwrap_or("?");
+    assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(!stdout.contains("SURVIVED"));
+    assert!(stderr.contains("detached boom"), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "goroutine {id} panicked and was not joined (panic policy Abort)"
+        )),
+        "stderr: {stderr}"
+    );
+}
+
+/// `GOROUTINES_DEBUG=panic=abort` sets the policy; a handle dropped after its goroutine
+/// panicked ends the process too, while a joined panic is still the joiner's `Err` and a
+/// panic caught inside the goroutine is no goroutine panic.
+#[test]
+fn abort_policy_from_env_joined_panics_still_return() {
+    if in_child() {
+        goroutines::run(|| {
+            let caught = go(|| std::panic::catch_unwind(|| panic!("caught inside")).is_err());
+            assert!(caught.join().unwrap());
+            assert!(go(|| panic!("joined")).join().is_err());
+            println!("JOINED OK");
+            let h = go(|| panic!("dropped later"));
+            while !h.is_finished() {
+                goroutines::yield_now();
+            }
+            println!("ID={}", h.id());
+            drop(h);
+        });
+        println!("SURVIVED");
+        return;
+    }
+    let (code, stdout, stderr) = child(
+        "abort_policy_from_env_joined_panics_still_return",
+        &[("GOROUTINES_DEBUG", "panic=abort")],
+    );
+    assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains("JOINED OK") && !stdout.contains("SURVIVED"),
+        "stdout: {stdout}"
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.split("ID=").nth(1).map(str::trim))
+        .unwrap_or("?");
+    assert!(
+        stderr.contains(&format!("goroutine {id} panicked and was not joined")),
+        "stderr: {stderr}"
+    );
+}
+
+/// Under the default policy a detached goroutine's panic ends only that goroutine.
+#[goroutines::test]
+fn report_policy_detached_panic_is_survived() {
+    let h = go(|| panic!("detached, reported"));
+    while !h.is_finished() {
+        goroutines::yield_now();
+    }
+    drop(h);
+    drop(go(|| panic!("detached before it ran")));
+    goroutines::time::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(go(|| 1).join().unwrap(), 1);
 }

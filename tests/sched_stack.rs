@@ -88,10 +88,43 @@ fn other_faults_are_not_overflows() {
 }
 
 /// Stacks of finished goroutines are reused: many short goroutines in sequence do not grow the
-/// set of stacks.
-#[goroutines::test]
+/// address space reserved for stacks. Checked in a child process, where no other test's
+/// goroutines share the (process-wide) arenas.
+#[test]
 fn stacks_are_reused() {
-    for _ in 0..20_000 {
-        go(|| std::hint::black_box([1u8; 2048])[7]).join().unwrap();
+    if std::env::var_os("GOROUTINES_TEST_CHILD").is_some() {
+        goroutines::run(|| {
+            let touch = || std::hint::black_box([1u8; 2048])[7];
+            for _ in 0..100 {
+                go(touch).join().unwrap();
+            }
+            let before = goroutines::metrics().stack_reserved_bytes;
+            assert!(before > 0);
+            for _ in 0..20_000 {
+                go(touch).join().unwrap();
+            }
+            let after = goroutines::metrics().stack_reserved_bytes;
+            assert_eq!(
+                after, before,
+                "20,000 goroutines in sequence grew the stack reservation"
+            );
+        });
+        return;
     }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "stacks_are_reused",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GOROUTINES_TEST_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -185,3 +185,19 @@ fn acquire_more_than_size_panics() {
     let s = Semaphore::new(1);
     assert!(std::panic::catch_unwind(|| s.acquire(2)).is_err());
 }
+
+/// A release so large that the sum of permits overflows panics with the same message (it used
+/// to wrap silently in release builds and leave the semaphore with garbage permits).
+#[test]
+fn release_overflow_panics() {
+    let s = Semaphore::new(2);
+    s.acquire(1);
+    let r = std::panic::catch_unwind(|| s.release(usize::MAX));
+    assert_eq!(
+        r.unwrap_err().downcast_ref::<&str>(),
+        Some(&"semaphore: released more than held")
+    );
+    // The semaphore is untouched: one permit free, one held.
+    assert!(s.try_acquire(1));
+    assert!(!s.try_acquire(1));
+}

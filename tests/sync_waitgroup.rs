@@ -161,3 +161,31 @@ fn many_waiters_goroutines_and_threads() {
     }
     assert_eq!(released.load(Ordering::Relaxed), 104);
 }
+
+/// A delta outside the 32-bit counter, or a sum past it, panics instead of being truncated.
+#[test]
+fn add_overflow_panics() {
+    let wg = WaitGroup::new();
+    if usize::BITS > 32 {
+        let big = (1isize << 32) + 1; // truncated to i32, this used to add 1
+        let r = std::panic::catch_unwind(|| wg.add(big));
+        assert_eq!(
+            panic_message(r.unwrap_err()),
+            "sync: WaitGroup counter overflow"
+        );
+        let r = std::panic::catch_unwind(|| wg.add(-big));
+        assert_eq!(
+            panic_message(r.unwrap_err()),
+            "sync: negative WaitGroup counter"
+        );
+    }
+    wg.add(i32::MAX as isize);
+    let r = std::panic::catch_unwind(|| wg.add(1));
+    assert_eq!(
+        panic_message(r.unwrap_err()),
+        "sync: WaitGroup counter overflow"
+    );
+    // The failed add was undone: the group still counts i32::MAX and drains to zero.
+    wg.add(-(i32::MAX as isize));
+    wg.wait();
+}

@@ -294,22 +294,27 @@ fn after_func_starvation() {
 }
 
 /// AfterFunc under starvation with every P busy: many goroutines busy yielding, and the
-/// function still runs.
+/// function still runs, once, while they are busy (they stop only when it has run), and
+/// within a generous bound of its 1 ms deadline (a starved timer heap waits forever).
 #[goroutines::test]
 fn after_func_with_busy_ps() {
     let stop = Arc::new(AtomicBool::new(false));
+    let runs = Arc::new(AtomicUsize::new(0));
     let busy = common::busy_yielders(4 * goroutines::max_procs(), &stop);
-    let s = stop.clone();
+    let (s, r) = (stop.clone(), runs.clone());
     let start = Instant::now();
     let _t = after_func(Duration::from_millis(1), move || {
+        r.fetch_add(1, Ordering::SeqCst);
         s.store(true, Ordering::SeqCst)
     });
     for h in busy {
         h.join().unwrap();
     }
-    println!(
-        "after_func(1ms) with busy Ps ran after {:?}",
-        start.elapsed()
+    let took = start.elapsed();
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "the function ran once");
+    assert!(
+        took < Duration::from_secs(2),
+        "after_func(1ms) with busy Ps ran only after {took:?}"
     );
 }
 
@@ -466,4 +471,179 @@ fn timers_survive_fewer_procs() {
     }
     assert_eq!(wrong.load(Ordering::SeqCst), 0, "a stopped timer fired");
     goroutines::set_max_procs(before);
+}
+
+/// Captured by an `after_func` closure: its `Drop` sleeps (arming a timer of its own) and
+/// counts the drops that ran outside any goroutine (on an M's scheduler stack).
+struct SleepyDrop {
+    drops: Arc<AtomicUsize>,
+    off_goroutine: Arc<AtomicUsize>,
+}
+
+impl Drop for SleepyDrop {
+    fn drop(&mut self) {
+        if goroutines::current_id().is_none() {
+            self.off_goroutine.fetch_add(1, Ordering::SeqCst);
+        }
+        sleep(Duration::from_millis(1));
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Stopped `after_func` timers whose handles are gone leave stale heap entries holding the last
+/// reference to the user's closure; the next arming rebuilds the heap and lets them go. Their
+/// `Drop` must run on a goroutine, outside the heap's lock: it used to run inside
+/// `TimerHeap::push`'s `retain`, where this `Drop`'s sleep re-locked the same heap and the
+/// runtime deadlocked (push -> retain -> drop -> sleep -> push).
+#[test]
+fn stopped_after_func_captures_may_sleep_in_drop() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let (drops, off) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (d, o) = (drops.clone(), off.clone());
+    rt.run(move || {
+        const N: usize = 200;
+        for _ in 0..N {
+            let v = SleepyDrop {
+                drops: d.clone(),
+                off_goroutine: o.clone(),
+            };
+            let t = after_func(Duration::from_secs(60), move || {
+                let _ = &v;
+            });
+            assert!(t.stop());
+        }
+        // Each arming past 64 stale entries (a quarter of the heap) rebuilds the heap, so at
+        // most 64 captures stay behind, in entries due in a minute.
+        let end = Instant::now() + Duration::from_secs(20);
+        while d.load(Ordering::SeqCst) < N - 64 && Instant::now() < end {
+            sleep(Duration::from_millis(1));
+        }
+        assert!(d.load(Ordering::SeqCst) >= N - 64, "captures are dropped");
+    });
+    assert_eq!(
+        off.load(Ordering::SeqCst),
+        0,
+        "a Drop ran outside a goroutine"
+    );
+}
+
+struct PanickyDrop(Arc<AtomicBool>);
+
+impl Drop for PanickyDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+        panic!("a captured value's Drop panics");
+    }
+}
+
+/// A stopped `after_func` timer's stale entry comes due and leaves the heap on an M's scheduler
+/// loop. A `Drop` that panics there used to kill that M with its P still owned: at
+/// GOMAXPROCS=1 the sleeper below never woke and the program hung. Now the `Drop` runs on a
+/// goroutine of its own, whose panic ends only that goroutine.
+#[test]
+fn stopped_after_func_captures_may_panic_in_drop() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    rt.run(move || {
+        let v = PanickyDrop(d.clone());
+        let t = after_func(Duration::from_millis(2), move || {
+            let _ = &v;
+        });
+        assert!(t.stop());
+        drop(t); // the stale entry, due in 2 ms, now holds the last reference
+        sleep(Duration::from_millis(30));
+        assert!(d.load(Ordering::SeqCst));
+        assert_eq!(go(|| 5).join().unwrap(), 5);
+    });
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+/// Go 1.23 collects a timer whose channel nobody holds. A `select!` loop that takes another case
+/// every time, with `recv(after(60s))`, used to leave one heap entry per iteration (20,000
+/// here); now the entries leave the heap as it grows, while a channel still held keeps its
+/// timer, which fires.
+#[test]
+fn unreferenced_after_timers_leave_the_heap() {
+    let rt = goroutines::Builder::new().max_procs(1).build().unwrap();
+    let during = rt.run(|| {
+        let kept = after(Duration::from_millis(20));
+        let ready = Chan::new(1);
+        for i in 0..20_000 {
+            ready.send(i);
+            select! {
+                recv(ready) -> v => assert_eq!(v, Some(i)),
+                recv(after(Duration::from_secs(60))) -> _ => unreachable!("a minute passed"),
+            }
+        }
+        let during = goroutines::stats().timers;
+        assert!(kept.recv().is_some(), "the held timer fires");
+        during
+    });
+    assert!(
+        during <= 256,
+        "{during} timers in the heap after 20,000 selects"
+    );
+}
+
+/// Stopped `after_func` timers on a P that retires are re-homed under the idle lock; none of
+/// their captures is dropped there (the original code dropped them in that push's rebuild,
+/// under the idle lock), and they are still dropped on goroutines later.
+#[test]
+fn stopped_after_func_captures_survive_a_retiring_p() {
+    common::watchdog(60);
+    let rt = goroutines::Builder::new().max_procs(2).build().unwrap();
+    let (drops, off) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (d, o) = (drops.clone(), off.clone());
+    rt.run(move || {
+        const PER: usize = 150;
+        let makers: Vec<_> = (0..4)
+            .map(|_| {
+                let (d, o) = (d.clone(), o.clone());
+                go(move || {
+                    for _ in 0..PER {
+                        let v = SleepyDrop {
+                            drops: d.clone(),
+                            off_goroutine: o.clone(),
+                        };
+                        let t = after_func(Duration::from_secs(60), move || {
+                            let _ = &v;
+                        });
+                        assert!(t.stop());
+                        if d.load(Ordering::Relaxed) % 7 == 0 {
+                            goroutines::yield_now();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for m in makers {
+            m.join().unwrap();
+        }
+        goroutines::set_max_procs(1);
+        // Let P 1 retire, then arm timers on the remaining heap until it rebuilds.
+        for _ in 0..200 {
+            sleep(Duration::from_millis(1));
+            if d.load(Ordering::SeqCst) >= 4 * PER - 2 * 64 {
+                break;
+            }
+        }
+        let end = Instant::now() + Duration::from_secs(20);
+        while d.load(Ordering::SeqCst) < 4 * PER - 2 * 64 && Instant::now() < end {
+            let t = after_func(Duration::from_secs(60), || {});
+            t.stop();
+            sleep(Duration::from_millis(1));
+        }
+        assert!(
+            d.load(Ordering::SeqCst) >= 4 * PER - 2 * 64,
+            "captures are dropped"
+        );
+    });
+    assert_eq!(
+        off.load(Ordering::SeqCst),
+        0,
+        "a Drop ran outside a goroutine"
+    );
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -53,7 +53,9 @@ impl<T> Chan<T> {
     /// ```
     ///
     /// # Panics
-    /// "makechan: size out of range" if the buffer could not exist in memory.
+    /// "makechan: size out of range" (Go's message) if the buffer would take more than 2^48 bytes
+    /// (Go's allocation limit on 64-bit targets) or the allocator cannot provide it. A channel of
+    /// a zero-sized type allocates nothing, whatever its capacity.
     #[track_caller]
     pub fn new(cap: usize) -> Chan<T> {
         Chan {
@@ -398,6 +400,30 @@ fn sleep_until(reason: WaitReason, deadline: Instant) {
 pub(crate) fn block_forever(reason: WaitReason) -> ! {
     loop {
         park::park(reason);
+    }
+}
+
+/// A handle that does not keep its channel alive: the runtime's `time::after` timer sends
+/// through one, so that a channel nobody holds any more is freed and its timer can leave the
+/// heap (Go 1.23 collects such timers).
+pub(crate) struct WeakChan<T>(Option<Weak<RawChan<T>>>);
+
+impl<T> Chan<T> {
+    pub(crate) fn downgrade(&self) -> WeakChan<T> {
+        WeakChan(self.raw.as_ref().map(Arc::downgrade))
+    }
+}
+
+impl<T> WeakChan<T> {
+    /// The channel, if some handle still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Chan<T>> {
+        let raw = self.0.as_ref()?.upgrade()?;
+        Some(Chan { raw: Some(raw) })
+    }
+
+    /// Whether no handle holds the channel any more (it can never be sent on or received from).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.0.as_ref().map_or(true, |w| w.strong_count() == 0)
     }
 }
 

@@ -84,6 +84,7 @@ mod raw;
 mod select;
 mod waiter;
 
+pub(crate) use chan::WeakChan;
 pub use chan::{Chan, IntoIter, Iter, RecvChan, SendChan, TryIter};
 pub use errors::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
 pub use future::{RecvFuture, SendFuture};

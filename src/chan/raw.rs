@@ -23,6 +23,35 @@ pub(crate) enum Mode {
     Until(Instant),
 }
 
+/// Go's `maxAlloc` on 64-bit Linux: the largest buffer `makechan` accepts. Allocating more
+/// would fail anyway (and abort the process); past it the size is a bug, not a big channel.
+const MAX_ALLOC: usize = {
+    let limit = 1u64 << 48;
+    if limit > isize::MAX as u64 {
+        isize::MAX as usize
+    } else {
+        limit as usize
+    }
+};
+
+/// A buffer of `cap` uninitialized slots, allocated in one step: no per-slot construction, so
+/// that a channel of a zero-sized type costs nothing however large its capacity.
+#[track_caller]
+fn new_buf<T>(cap: usize) -> Box<[UnsafeCell<MaybeUninit<T>>]> {
+    let bytes = cap.checked_mul(std::mem::size_of::<T>());
+    if bytes.map_or(true, |b| b > MAX_ALLOC) {
+        panic!("makechan: size out of range");
+    }
+    let mut v: Vec<UnsafeCell<MaybeUninit<T>>> = Vec::new();
+    if v.try_reserve_exact(cap).is_err() {
+        panic!("makechan: size out of range");
+    }
+    // SAFETY: the capacity is at least `cap` (reserved above), and a slot is an
+    // `UnsafeCell<MaybeUninit<T>>`, for which uninitialized memory is a valid value.
+    unsafe { v.set_len(cap) };
+    v.into_boxed_slice()
+}
+
 /// Why a send did not happen; the value comes back.
 pub(crate) enum SendErr<T> {
     Full(T),
@@ -80,13 +109,10 @@ impl<T> std::panic::RefUnwindSafe for RawChan<T> {}
 
 impl<T> RawChan<T> {
     /// # Panics
-    /// "makechan: size out of range" if the buffer cannot exist.
+    /// "makechan: size out of range" (Go's message) if the buffer would pass Go's allocation
+    /// limit (2^48 bytes on 64-bit targets) or the allocator cannot provide it.
     #[track_caller]
     pub(crate) fn new(cap: usize) -> RawChan<T> {
-        let elem = std::mem::size_of::<T>().max(1);
-        if cap > isize::MAX as usize / elem {
-            panic!("makechan: size out of range");
-        }
         RawChan {
             lock: Lock::new(),
             closed: AtomicBool::new(false),
@@ -96,9 +122,7 @@ impl<T> RawChan<T> {
             sendx: UnsafeCell::new(0),
             recvq: WaitQ::new(),
             sendq: WaitQ::new(),
-            buf: (0..cap)
-                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-                .collect(),
+            buf: new_buf(cap),
         }
     }
 

@@ -96,7 +96,8 @@ impl PollIo {
     /// Runs the non-blocking call `f` until it does not return `WouldBlock`, waiting for
     /// readiness in direction `d` in between, within the direction's timeout.
     pub(crate) fn io<T>(&self, d: Dir, f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-        let deadline = self.timeout(d).map(|t| Instant::now() + t);
+        // A timeout too far to represent as an Instant is no deadline at all.
+        let deadline = self.timeout(d).and_then(|t| Instant::now().checked_add(t));
         self.io_until(d, deadline, f)
     }
 

@@ -312,7 +312,8 @@ impl TcpStream {
     /// ```
     ///
     /// # Errors
-    /// `InvalidInput` for a zero timeout (as std); `TimedOut`; the connect error.
+    /// `InvalidInput` for a zero timeout (as std); `TimedOut`; the connect error. A timeout
+    /// too large for an `Instant` (`Duration::MAX`) means no timeout, as with std.
     pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         if timeout.is_zero() {
             return Err(io::Error::new(
@@ -320,7 +321,8 @@ impl TcpStream {
                 "cannot set a 0 duration timeout",
             ));
         }
-        TcpStream::connect_until(addr, Some(Instant::now() + timeout))
+        // As std: a timeout too long to represent (`Duration::MAX`) waits without a deadline.
+        TcpStream::connect_until(addr, Instant::now().checked_add(timeout))
     }
 
     fn connect_until(addr: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {

@@ -29,6 +29,32 @@ pub struct Builder {
     schedtrace: Option<Duration>,
     scheddetail: Option<bool>,
     migrate: bool,
+    panic_policy: Option<PanicPolicy>,
+}
+
+/// What a goroutine's panic does to the program; see [`Builder::panic_policy`].
+///
+/// ```
+/// use goroutines::{Builder, PanicPolicy};
+/// let rt = Builder::new().max_procs(1).panic_policy(PanicPolicy::Report).build().unwrap();
+/// assert!(rt.run(|| goroutines::go(|| panic!("caught")).join()).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PanicPolicy {
+    /// The panic is reported on stderr (by the panic hook) and ends only its goroutine; a
+    /// joiner gets it as `Err`, and a detached goroutine's panic is otherwise ignored, as a
+    /// thread's is. The default.
+    #[default]
+    Report,
+    /// As Go: a panic that no one will see ends the process. The panic is reported, and when
+    /// it ends a goroutine whose [`JoinHandle`](crate::JoinHandle) was dropped without
+    /// joining (before or after the panic), the process prints
+    /// `goroutines: goroutine N panicked and was not joined (panic policy Abort)` and exits
+    /// with status 2, as a Go program does on an unrecovered panic. A joined panic is still
+    /// returned to the joiner, and one caught by `catch_unwind` inside the goroutine is not a
+    /// goroutine panic at all.
+    Abort,
 }
 
 impl Builder {
@@ -115,6 +141,27 @@ impl Builder {
         self
     }
 
+    /// What a goroutine's panic does: [`PanicPolicy::Report`] (the default) or
+    /// [`PanicPolicy::Abort`], Go's behaviour. Also `GOROUTINES_DEBUG=panic=abort`.
+    ///
+    /// Either way the panic is reported through the panic hook: with std's default hook the
+    /// runtime prints `goroutine N panicked at FILE:LINE:COL:` and the message; a hook the
+    /// program installed before the runtime started is called instead, on the panicking
+    /// goroutine (where [`current_id`](crate::current_id) names it).
+    ///
+    /// ```no_run
+    /// use goroutines::{Builder, PanicPolicy};
+    /// let rt = Builder::new().panic_policy(PanicPolicy::Abort).build().unwrap();
+    /// rt.run(|| {
+    ///     drop(goroutines::go(|| panic!("nobody joins me")));
+    ///     goroutines::time::sleep(std::time::Duration::from_secs(1)); // exits with 2 meanwhile
+    /// });
+    /// ```
+    pub fn panic_policy(mut self, policy: PanicPolicy) -> Builder {
+        self.panic_policy = Some(policy);
+        self
+    }
+
     /// Creates the runtime. No thread starts until the first goroutine does.
     ///
     /// # Errors
@@ -137,6 +184,10 @@ impl Builder {
         sched
             .detect_deadlock
             .store(deadlock, std::sync::atomic::Ordering::Relaxed);
+        let abort = self.panic_policy.or(env.panic).unwrap_or_default() == PanicPolicy::Abort;
+        sched
+            .panic_abort
+            .store(abort, std::sync::atomic::Ordering::Relaxed);
         if self.dump_on_sigquit.or(env.sigquit).unwrap_or(false) {
             super::debug::dump_on_sigquit(&sched);
         }

@@ -9,6 +9,7 @@
 //! | `scheddetail` | `0` or `1` | with `schedtrace`, also a line per P, M and goroutine |
 //! | `sigquit` | `0` or `1` | on SIGQUIT, print every goroutine to stderr and exit with status 2 |
 //! | `deadlock` | `0` or `1` | the deadlock detector (on by default) |
+//! | `panic` | `report` or `abort` | [`PanicPolicy`](crate::PanicPolicy) (`report` by default) |
 //!
 //! A [`Builder`](crate::Builder) setting overrides the variable. An unknown key or a bad value
 //! is an error that names the variable and the key.
@@ -37,6 +38,7 @@ pub(crate) struct DebugEnv {
     pub(crate) scheddetail: Option<bool>,
     pub(crate) sigquit: Option<bool>,
     pub(crate) deadlock: Option<bool>,
+    pub(crate) panic: Option<super::builder::PanicPolicy>,
 }
 
 /// Reads `GOROUTINES_DEBUG`.
@@ -77,10 +79,17 @@ fn parse(v: &str) -> io::Result<DebugEnv> {
             "scheddetail" => d.scheddetail = Some(flag(item, val.trim())?),
             "sigquit" => d.sigquit = Some(flag(item, val.trim())?),
             "deadlock" => d.deadlock = Some(flag(item, val.trim())?),
+            "panic" => {
+                d.panic = Some(match val.trim() {
+                    "report" => super::builder::PanicPolicy::Report,
+                    "abort" => super::builder::PanicPolicy::Abort,
+                    _ => return Err(bad(item, "must be report or abort")),
+                })
+            }
             _ => {
                 return Err(bad(
                     item,
-                    "has an unknown key (known: schedtrace, scheddetail, sigquit, deadlock)",
+                    "has an unknown key (known: schedtrace, scheddetail, sigquit, deadlock, panic)",
                 ))
             }
         }
@@ -314,6 +323,15 @@ mod tests {
         let d = parse(" sigquit=1 , deadlock=0 ").unwrap();
         assert_eq!((d.sigquit, d.deadlock), (Some(true), Some(false)));
         assert_eq!(parse("").unwrap(), DebugEnv::default());
+        use super::super::builder::PanicPolicy;
+        assert_eq!(
+            parse("panic=abort").unwrap().panic,
+            Some(PanicPolicy::Abort)
+        );
+        assert_eq!(
+            parse("panic=report").unwrap().panic,
+            Some(PanicPolicy::Report)
+        );
     }
 
     #[test]
@@ -327,5 +345,10 @@ mod tests {
         assert!(e.contains("unknown key") && e.contains("gctrace"), "{e}");
         assert!(parse("sigquit=yes").is_err());
         assert!(parse("deadlock").is_err());
+        let e = parse("panic=crash").unwrap_err().to_string();
+        assert!(
+            e.contains("panic=crash") && e.contains("report or abort"),
+            "{e}"
+        );
     }
 }

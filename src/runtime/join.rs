@@ -25,7 +25,9 @@ use super::scope::ScopeData;
 use crate::chan::{Chan, RecvChan, RecvTimeoutError};
 
 /// An owned permission to wait for a goroutine and take its result, like
-/// `std::thread::JoinHandle`. Dropping it detaches the goroutine, which runs on.
+/// `std::thread::JoinHandle`. Dropping it detaches the goroutine, which runs on (under
+/// [`PanicPolicy::Abort`](crate::PanicPolicy::Abort), a detached goroutine's panic ends the
+/// process).
 ///
 /// ```
 /// let h = goroutines::go(|| 6 * 7);
@@ -44,12 +46,17 @@ pub(crate) struct Packet<T> {
     finished: AtomicBool,
     /// The scope of a scoped goroutine, told when the packet is dropped.
     scope: Option<Arc<ScopeData>>,
+    /// Set by `complete` under `state`'s lock: the goroutine panicked under
+    /// `PanicPolicy::Abort`, so dropping the handle without joining ends the process.
+    abort_unjoined: AtomicBool,
 }
 
 enum State<T> {
     Running(Option<Unparker>),
     Done(std::thread::Result<T>),
     Taken,
+    /// The handle was dropped before the goroutine finished.
+    Detached,
 }
 
 impl<T> Packet<T> {
@@ -64,13 +71,28 @@ impl<T> Packet<T> {
             done: Mutex::new(None),
             finished: AtomicBool::new(false),
             scope,
+            abort_unjoined: AtomicBool::new(false),
         })
     }
 
-    /// Stores the goroutine's result and wakes a joiner. Called by the goroutine as it ends.
-    pub(crate) fn complete(&self, r: Result<T, Box<dyn Any + Send>>) {
+    /// Stores the goroutine's result and wakes a joiner. Called by the goroutine as it ends;
+    /// `abort` if it panicked under `PanicPolicy::Abort`, which ends the process at once if
+    /// the handle is gone, or when it is dropped unjoined.
+    pub(crate) fn complete(&self, r: Result<T, Box<dyn Any + Send>>, abort: bool) {
         let waiter = {
             let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if matches!(*st, State::Detached) {
+                drop(st);
+                if abort {
+                    abort_unjoined(super::g::current_id());
+                }
+                // Nobody will take the result: drop it here, on the goroutine, not wherever
+                // the last reference to the packet goes.
+                drop(r);
+                self.finished.store(true, Ordering::Release);
+                return;
+            }
+            self.abort_unjoined.store(abort, Ordering::Relaxed);
             let prev = std::mem::replace(&mut *st, State::Done(r));
             // Release: pairs with `is_finished`'s Acquire.
             self.finished.store(true, Ordering::Release);
@@ -101,7 +123,7 @@ impl<T> Packet<T> {
                         _ => unreachable!(),
                     },
                     State::Running(w) => *w = Some(park::current()),
-                    State::Taken => unreachable!("a JoinHandle is joined once"),
+                    State::Taken | State::Detached => unreachable!("a JoinHandle is joined once"),
                 }
             }
             park::park(WaitReason::Join);
@@ -249,10 +271,7 @@ impl<T> IntoFuture for JoinHandle<T> {
     type IntoFuture = JoinFuture<T>;
 
     fn into_future(self) -> JoinFuture<T> {
-        JoinFuture {
-            packet: self.packet,
-            id: self.id,
-        }
+        JoinFuture { handle: self }
     }
 }
 
@@ -261,14 +280,14 @@ impl<T> IntoFuture for JoinHandle<T> {
 /// Cancel-safe: dropping it detaches the goroutine, as dropping the handle does.
 #[must_use = "futures do nothing unless polled"]
 pub struct JoinFuture<T> {
-    packet: Arc<Packet<T>>,
-    id: GoroutineId,
+    /// Dropped with the future: a pending one detaches the goroutine (`JoinHandle`'s `Drop`).
+    handle: JoinHandle<T>,
 }
 
 impl<T> JoinFuture<T> {
     /// The goroutine's id.
     pub fn id(&self) -> GoroutineId {
-        self.id
+        self.handle.id
     }
 }
 
@@ -276,7 +295,7 @@ impl<T> Future for JoinFuture<T> {
     type Output = std::thread::Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self.handle.packet.state.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *st {
             State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
                 State::Done(r) => Poll::Ready(r),
@@ -289,14 +308,39 @@ impl<T> Future for JoinFuture<T> {
                 Poll::Pending
             }
             State::Taken => panic!("`JoinHandle` future polled after completion"),
+            // Only dropping the handle detaches, and the future owns it.
+            State::Detached => unreachable!("a JoinFuture's goroutine was detached"),
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let mut st = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &*st {
+            State::Running(_) => *st = State::Detached,
+            State::Done(Err(_)) if self.packet.abort_unjoined.load(Ordering::Relaxed) => {
+                drop(st);
+                abort_unjoined(Some(self.id));
+            }
+            _ => {}
         }
     }
 }
 
 impl<T> std::fmt::Debug for JoinFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinFuture").field("id", &self.id).finish()
+        f.debug_struct("JoinFuture").field("id", &self.handle.id).finish()
     }
+}
+
+/// `PanicPolicy::Abort`: a goroutine's panic that no one will join ends the process, as an
+/// unrecovered panic ends a Go program (status 2). The panic itself was reported by the hook.
+#[cold]
+fn abort_unjoined(id: Option<GoroutineId>) -> ! {
+    let id = id.map_or("?".to_string(), |id| id.to_string());
+    eprintln!("goroutines: goroutine {id} panicked and was not joined (panic policy Abort)");
+    std::process::exit(2)
 }
 
 impl<T> std::fmt::Debug for JoinHandle<T> {

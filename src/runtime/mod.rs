@@ -65,15 +65,17 @@ pub(crate) mod scope;
 pub(crate) mod signal;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
+pub(crate) mod testing;
 pub(crate) mod timer;
 pub(crate) mod traceback;
 
 use std::cell::Cell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
-pub use builder::Builder;
+pub use builder::{Builder, PanicPolicy};
 pub use g::GoroutineId;
 pub use goroutine::Goroutine;
 pub use join::{JoinFuture, JoinHandle};
@@ -247,6 +249,7 @@ impl std::fmt::Debug for Runtime {
 /// assert_eq!(s.local_queues.len(), 2);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Stats {
     /// GOMAXPROCS.
     pub max_procs: usize,
@@ -360,7 +363,9 @@ where
                 Ok(()) => r,
                 Err(e) => r.and(Err(e)),
             };
-            p2.complete(r);
+            let abort = r.is_err()
+                && g::current().is_some_and(|g| g.sched.panic_abort.load(Ordering::Relaxed));
+            p2.complete(r, abort);
         },
         site,
         opts,
@@ -652,13 +657,28 @@ pub fn stats() -> Stats {
     with_current_sched(|s| stats_of(s))
 }
 
-/// Reports a goroutine's panic as std reports a thread's, naming the goroutine.
+/// Reports a goroutine's panic as std reports a thread's, naming the goroutine, or hands it to
+/// the hook the program installed before the runtime started.
+///
+/// std's default hook would name the M's thread, so a goroutine's panic is printed here instead.
+/// A hook of the program's own (an error reporter, a logger) is called for goroutine panics as
+/// for any other, running on the panicking goroutine, so `current_id` names it; it does its own
+/// reporting, and this one prints nothing more. Hooks installed after the runtime started
+/// replace this one, as `set_hook` always does.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let prev = panic::take_hook();
+        // `take_hook` left std's default hook in place: take it too, to recognise it in `prev`.
+        let default = panic::take_hook();
+        let prev_is_default = is_same_hook(&*prev, &*default);
+        drop(default);
         panic::set_hook(Box::new(move |info| {
             let Some(gp) = g::current() else { return prev(info) };
+            if !prev_is_default {
+                drop(gp);
+                return prev(info);
+            }
             let id = match &gp.name {
                 Some(name) => format!("{} {name:?}", gp.id()),
                 None => gp.id().to_string(),
@@ -681,6 +701,17 @@ fn install_panic_hook() {
             eprint!("{text}");
         }));
     });
+}
+
+/// Whether two boxed hooks are the same function: std boxes its default hook, a zero-sized fn
+/// item, with one vtable, so two boxes of it have equal addresses and vtables. A program's hook
+/// has a vtable of its own (its call function differs). Should the compiler ever duplicate
+/// std's vtable, the default hook is merely not recognised and called as a program's hook
+/// would be (the report then names the M's thread instead of the goroutine), never the reverse.
+/// (Generic so as not to name the hook's argument type, which changed name in Rust 1.81.)
+#[allow(ambiguous_wide_pointer_comparisons)]
+fn is_same_hook<H: ?Sized>(a: &H, b: &H) -> bool {
+    std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const H, b as *const H)
 }
 
 /// A fast per-thread pseudo-random number (xorshift), for stealing order and select.

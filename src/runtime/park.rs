@@ -48,6 +48,7 @@ use super::sched;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum WaitReason {
     /// Not waiting.
     Zero = 0,

@@ -102,6 +102,8 @@ pub(crate) struct Sched {
     pub(crate) migrate_all: AtomicBool,
     /// Length of `idle.pwait`, readable without the lock (for the time slice).
     npwait: AtomicUsize,
+    /// Whether an unjoined goroutine panic ends the process (`Builder::panic_policy`).
+    pub(crate) panic_abort: AtomicBool,
 }
 
 struct Idle {
@@ -150,6 +152,7 @@ impl Sched {
             detect_deadlock: AtomicBool::new(true),
             migrate_all: AtomicBool::new(false),
             npwait: AtomicUsize::new(0),
+            panic_abort: AtomicBool::new(false),
         });
         sched.set_max_procs(max_procs);
         signal::install_handler();
@@ -293,8 +296,9 @@ impl Sched {
             return;
         }
         let p0 = self.p(0).expect("P 0 always exists");
+        // `adopt`, not `push`: we hold the idle lock, and a push may start a goroutine.
         for e in p.timers.take_all() {
-            p0.timers.push(0, e);
+            p0.timers.adopt(0, e);
         }
     }
 
@@ -1409,6 +1413,10 @@ fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::S
         // SAFETY: the G owns this coroutine, so it outlives the coroutine's body.
         unsafe { (*gp.0).set_yielder(yielder) };
         f();
+        // Goroutine-locals not dropped by `f`'s wrapper (a detached goroutine's): dropped
+        // here, in the goroutine, never on whichever thread drops the G (local.rs). A panic
+        // was reported by the hook; it ends nothing else.
+        let _ = std::panic::catch_unwind(super::local::destroy_current);
     })
 }
 

@@ -155,7 +155,13 @@ impl<F: FnOnce() -> T, T> Body<F, T> {
     fn run(self) {
         let Body { f, packet } = self;
         let r = panic::catch_unwind(AssertUnwindSafe(f));
-        packet.complete(r);
+        // Goroutine-locals are dropped in the goroutine, before the scope can end (local.rs).
+        let r = match panic::catch_unwind(super::local::destroy_current) {
+            Ok(()) => r,
+            Err(e) => r.and(Err(e)),
+        };
+        // A scoped goroutine's panic reaches the scope's caller: never unjoined.
+        packet.complete(r, false);
     }
 }
 

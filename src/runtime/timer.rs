@@ -15,13 +15,37 @@
 //!
 //! Actions run on the M that finds them due, in scheduler context (not on a goroutine): they must
 //! not block. Unparking a goroutine, a non-blocking channel send and spawning a goroutine are all
-//! fine.
+//! fine. Actions are the runtime's own code; user code never runs here (an `after_func`'s
+//! function runs in a goroutine of its own, as Go's does).
+//!
+//! User values still reach the heaps: an `after_func` timer's action owns the user's closure, so
+//! dropping the last reference to such a timer runs the `Drop` of whatever the closure captured,
+//! which may park, take locks or panic. A heap lets go of entries in two places: rebuilding
+//! (under the heap's lock, from whoever arms a timer) and running due entries (on an M's
+//! scheduler stack). Re-homing a retiring P's timers (under the idle lock) moves entries with
+//! `adopt`, which never rebuilds, so it lets go of none. Every entry leaving a heap goes through a
+//! [`Graveyard`]: it keeps only the timers whose last reference it holds (`Arc::into_inner`, so
+//! exactly one holder sees the last one) and whose action says it owns user values
+//! ([`FireGen::drop_on`]), and after the lock is released hands them all to one new goroutine
+//! that drops them. Everything else it drops at once: the runtime's own values.
+//!
+//! Orphaned entries: an `after` timer sends on a channel it holds weakly, so once every handle to
+//! that channel is gone (a `select!` that took another case) the entry can have no effect. Such
+//! entries leave the heap in the same rebuild as stale ones; besides the stale count, a rebuild
+//! runs whenever the heap has doubled since the last one, so that a loop of
+//! `select! { recv(after(60s)) ... }` keeps the heap near twice its live size (Go 1.23 lets the
+//! collector take unreferenced timers).
+//!
+//! Rejected: dropping entries after unlocking, on the caller. That fixes the deadlock of a `Drop`
+//! that re-arms a timer, but `run_due`'s callers are the scheduler loop, where a `Drop` that
+//! parks has no goroutine to park and one that panics kills the M with its P still owned.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::park::Unparker;
+use super::sched::Sched;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -38,6 +62,18 @@ pub(crate) enum TimerAction {
 pub(crate) trait FireGen: Send + Sync {
     /// Called in scheduler context when the arming of generation `gen` fires; must not block.
     fn fire(&self, gen: u64);
+
+    /// Whether the action can no longer have any effect (`after`'s channel is gone), so that its
+    /// entries may leave the heap before they are due.
+    fn is_orphaned(&self) -> bool {
+        false
+    }
+
+    /// If dropping this action may run user code (it owns user values), the runtime on whose
+    /// goroutine it must be dropped; `None` (the default) if it holds only the runtime's values.
+    fn drop_on(&self) -> Option<Arc<Sched>> {
+        None
+    }
 }
 
 pub(crate) struct RawTimer {
@@ -136,6 +172,15 @@ impl RawTimer {
             .is_ok()
     }
 
+    /// See [`FireGen::drop_on`].
+    fn drop_on(&self) -> Option<Arc<Sched>> {
+        match &self.action {
+            TimerAction::Shared(f) => f.drop_on(),
+            // The runtime's own closures (`after`'s send, a context's deadline).
+            TimerAction::Unpark(_) | TimerAction::Func(_) => None,
+        }
+    }
+
     fn run(&self, gen: u64) {
         match &self.action {
             TimerAction::Unpark(u) => u.unpark(),
@@ -156,7 +201,15 @@ impl Entry {
     fn stale(&self) -> bool {
         self.timer.state.load(Ordering::Relaxed) != self.gen
     }
+
+    /// Stale, or an action that can have no effect any more: either way, firing does nothing.
+    fn dead(&self) -> bool {
+        self.stale() || matches!(&self.timer.action, TimerAction::Shared(f) if f.is_orphaned())
+    }
 }
+
+/// The heap size below which orphaned entries are not looked for.
+const MIN_SWEEP: usize = 256;
 
 /// One P's timers.
 pub(crate) struct TimerHeap {
@@ -165,6 +218,10 @@ pub(crate) struct TimerHeap {
     next: AtomicU64,
     /// Entries known to be stale.
     stale: AtomicUsize,
+    /// Heap size at which the next push sweeps out orphaned entries (see `FireGen::is_orphaned`):
+    /// twice the size left by the last sweep, so that sweeping costs O(1) per push amortized.
+    /// Read and written under `heap`'s lock.
+    sweep_at: AtomicUsize,
 }
 
 impl TimerHeap {
@@ -173,6 +230,7 @@ impl TimerHeap {
             heap: Mutex::new(Vec::new()),
             next: AtomicU64::new(u64::MAX),
             stale: AtomicUsize::new(0),
+            sweep_at: AtomicUsize::new(MIN_SWEEP),
         }
     }
 
@@ -185,22 +243,55 @@ impl TimerHeap {
         self.heap.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    pub(crate) fn push(&self, pid: usize, e: Entry) {
+    /// Takes an entry re-homed from a retiring P's heap. The caller holds the idle lock, so
+    /// this never rebuilds the heap: a rebuild may hand timers to a new goroutine, and starting
+    /// one may take the idle lock. The next `push` rebuilds if needed.
+    pub(crate) fn adopt(&self, pid: usize, e: Entry) {
         e.timer.heap_of.store(pid, Ordering::Relaxed);
         let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        let stale = self.stale.load(Ordering::Relaxed);
-        if stale > 64 && stale > h.len() / 4 {
-            h.retain(|e| !e.stale());
-            heapify(&mut h);
-            self.stale.store(0, Ordering::Relaxed);
-        }
         h.push(e);
         let n = h.len() - 1;
         sift_up(&mut h, n);
-        // SeqCst: an idle M stores its sleep deadline and then reads `next`; an adder stores
-        // `next` and then reads the sleep deadline (`Sched::add_timer`). One of them sees the
-        // other.
+        // SeqCst: as in `push`.
         self.next.store(h[0].when, Ordering::SeqCst);
+    }
+
+    pub(crate) fn push(&self, pid: usize, e: Entry) {
+        e.timer.heap_of.store(pid, Ordering::Relaxed);
+        let mut gone = Vec::new();
+        {
+            let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            let stale = self.stale.load(Ordering::Relaxed);
+            let sweep = h.len() >= self.sweep_at.load(Ordering::Relaxed);
+            if sweep || (stale > 64 && stale > h.len() / 4) {
+                // In place; the dead entries move out, to be let go after unlocking.
+                let mut i = 0;
+                while i < h.len() {
+                    if h[i].dead() {
+                        gone.push(h.swap_remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                heapify(&mut h);
+                self.stale.store(0, Ordering::Relaxed);
+                self.sweep_at
+                    .store((2 * h.len()).max(MIN_SWEEP), Ordering::Relaxed);
+            }
+            h.push(e);
+            let n = h.len() - 1;
+            sift_up(&mut h, n);
+            // SeqCst: an idle M stores its sleep deadline and then reads `next`; an adder
+            // stores `next` and then reads the sleep deadline (`Sched::add_timer`). One of
+            // them sees the other.
+            self.next.store(h[0].when, Ordering::SeqCst);
+        }
+        // Outside the lock, and user values go to a goroutine (module docs).
+        let mut grave = Graveyard::default();
+        for e in gone {
+            grave.bury(e);
+        }
+        grave.close();
     }
 
     pub(crate) fn went_stale(&self) {
@@ -225,6 +316,7 @@ impl TimerHeap {
                 .store(h.first().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
         let mut fired = 0;
+        let mut grave = Graveyard::default();
         for e in due {
             if e.timer.claim(e.gen) {
                 e.timer.run(e.gen);
@@ -235,7 +327,10 @@ impl TimerHeap {
                     .stale
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| s.checked_sub(1));
             }
+            // We are on an M's scheduler stack: user values go to a goroutine (module docs).
+            grave.bury(e);
         }
+        grave.close();
         fired
     }
 
@@ -245,6 +340,47 @@ impl TimerHeap {
         self.next.store(u64::MAX, Ordering::SeqCst);
         self.stale.store(0, Ordering::Relaxed);
         std::mem::take(&mut *h)
+    }
+}
+
+/// Entries leaving a heap, sorted into what may be dropped here and what must be dropped on a
+/// goroutine (module docs).
+#[derive(Default)]
+struct Graveyard {
+    /// Timers whose last reference we took and whose actions own user values.
+    timers: Vec<RawTimer>,
+    /// Their runtime, to spawn the goroutine that drops them.
+    sched: Option<Arc<Sched>>,
+}
+
+impl Graveyard {
+    fn bury(&mut self, e: Entry) {
+        // `into_inner`: of all the holders letting go at once, exactly one gets the timer; the
+        // others drop a count and nothing else. A `Timer` handle dropped by its user last drops
+        // the action there, in user context, which is fine.
+        let Some(raw) = Arc::into_inner(e.timer) else {
+            return;
+        };
+        match raw.drop_on() {
+            Some(sched) => {
+                self.sched.get_or_insert(sched);
+                self.timers.push(raw);
+            }
+            None => drop(raw),
+        }
+    }
+
+    /// Hands the kept timers to one goroutine that drops them (Go drops them in the collector,
+    /// off the scheduler, too).
+    fn close(mut self) {
+        let (Some(sched), false) = (self.sched.take(), self.timers.is_empty()) else {
+            return;
+        };
+        let timers = std::mem::take(&mut self.timers);
+        let site = std::panic::Location::caller();
+        // On error (no stack can be mapped, or the runtime shut down) the closure and the
+        // values in it are leaked rather than dropped here.
+        let _ = super::spawn(&sched, move || drop(timers), site, false);
     }
 }
 

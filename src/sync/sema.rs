@@ -589,13 +589,39 @@ mod tests {
         assert_eq!(S.load(Ordering::Relaxed), 0);
     }
 
+    /// Tickets are served in order: `notify_one` releases the oldest ticket only (a wait on it
+    /// returns at once, even though it starts after the notify), and `notify_all` the rest.
     #[test]
     fn notify_list_tickets() {
-        let l = NotifyList::new();
-        let t = l.add();
-        l.notify_one();
-        // Already notified: returns at once.
-        l.wait(t, WaitReason::SyncCondWait);
-        l.notify_all();
+        use std::sync::atomic::AtomicBool;
+        use std::sync::mpsc;
+        use std::time::Duration;
+        static L: NotifyList = NotifyList::new();
+        static SECOND_DONE: AtomicBool = AtomicBool::new(false);
+        let t1 = L.add();
+        let t2 = L.add();
+        assert_ne!(t1, t2);
+        L.notify_one();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            L.wait(t1, WaitReason::SyncCondWait);
+            tx.send(()).unwrap();
+        });
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("a wait on an already notified ticket returns at once");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            L.wait(t2, WaitReason::SyncCondWait);
+            SECOND_DONE.store(true, Ordering::SeqCst);
+            tx.send(()).unwrap();
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            !SECOND_DONE.load(Ordering::SeqCst),
+            "notify_one released a second ticket"
+        );
+        L.notify_all();
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("notify_all releases the remaining ticket");
     }
 }

@@ -194,7 +194,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// With "semaphore: released more than held" if the available permits would exceed the
-    /// size.
+    /// size (also when `n` is so large that the sum overflows, as `release(usize::MAX)` does).
     ///
     /// ```
     /// let s = goroutines::sync::Semaphore::new(2);
@@ -207,7 +207,7 @@ impl Semaphore {
     pub fn release(&self, n: usize) {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & WAITERS == 0 {
-            if (s >> 1) + n > self.size {
+            if (s >> 1).checked_add(n).map_or(true, |v| v > self.size) {
                 panic!("semaphore: released more than held");
             }
             // Release: pairs with the Acquire of the next acquire.
@@ -236,7 +236,7 @@ impl Semaphore {
         }
         // WAITERS is set and we hold the lock: the word is ours to change (module docs).
         let mut avail = s >> 1;
-        if avail + n > self.size {
+        if avail.checked_add(n).map_or(true, |v| v > self.size) {
             panic!("semaphore: released more than held");
         }
         avail += n;

@@ -68,8 +68,10 @@ impl WaitGroup {
     /// return first.
     ///
     /// # Panics
-    /// With "sync: negative WaitGroup counter" if the counter would go below zero, and with
-    /// "sync: WaitGroup misuse: Add called concurrently with Wait" on detectable misuse.
+    /// With "sync: negative WaitGroup counter" if the counter would go below zero, with
+    /// "sync: WaitGroup counter overflow" if it would pass `i32::MAX` (Go's counter is 32 bits
+    /// too), and with "sync: WaitGroup misuse: Add called concurrently with Wait" on detectable
+    /// misuse.
     ///
     /// ```
     /// let wg = goroutines::sync::WaitGroup::new();
@@ -79,7 +81,14 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn add(&self, delta: isize) {
-        let delta = delta as i32;
+        let Ok(delta) = i32::try_from(delta) else {
+            // The counter is never negative, so a delta below i32::MIN makes it negative, and one
+            // above i32::MAX overflows it, whatever its value.
+            if delta < 0 {
+                panic!("sync: negative WaitGroup counter");
+            }
+            panic!("sync: WaitGroup counter overflow");
+        };
         // AcqRel: Release publishes the task's work to the waiter (pairs with the Acquire load
         // in `wait`); Acquire lets the one that reaches zero see the other tasks' work too.
         let state = self
@@ -89,6 +98,14 @@ impl WaitGroup {
             .wrapping_add((delta as i64 as u64) << 32);
         let v = (state >> 32) as i32;
         let w = state as u32;
+        let before = v.wrapping_sub(delta);
+        if delta > 0 && before.checked_add(delta).is_none() {
+            // Undo our add so the group stays usable for whoever catches the panic.
+            self.inner
+                .state
+                .fetch_sub((delta as i64 as u64) << 32, Ordering::Relaxed);
+            panic!("sync: WaitGroup counter overflow");
+        }
         if v < 0 {
             panic!("sync: negative WaitGroup counter");
         }

@@ -16,7 +16,10 @@
 //! Everything is built on the runtime's timers (`runtime/timer.rs`): per-P 4-ary heaps run by
 //! the scheduler, with lazy removal of stopped entries. No timer thread exists, and a timer's
 //! action runs on whichever M finds it due, in scheduler context, so every action here is
-//! non-blocking: a non-blocking send on a channel, an unpark, or spawning a goroutine.
+//! non-blocking: a non-blocking send on a channel, an unpark, or spawning a goroutine. No user
+//! code runs there: an [`after_func`]'s function runs in a goroutine of its own, and when the
+//! runtime lets go of the last reference to a function timer, the closure (whose captures may
+//! have any `Drop`) is dropped on a goroutine too (`runtime/timer.rs`).
 //!
 //! 1. `sleep` arms a runtime timer that unparks the sleeper and parks with the wait reason
 //!    "sleep", in a loop until the deadline has passed (a park may return spuriously), so a sleep

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::{lock, when, When};
-use crate::chan::{Chan, RecvChan};
+use crate::chan::{Chan, RecvChan, WeakChan};
 use crate::runtime::sched::Sched;
 use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
@@ -225,6 +225,14 @@ impl FireGen for Shared {
         slot.live = None;
         fire_now(self);
     }
+
+    /// A function timer owns the user's closure: its `Drop` is user code, run on a goroutine.
+    fn drop_on(&self) -> Option<Arc<Sched>> {
+        match self.fire {
+            Fire::Func(..) => self.sched.upgrade(),
+            Fire::Chan(_) => None,
+        }
+    }
 }
 
 fn fire_now(shared: &Shared) {
@@ -263,7 +271,10 @@ impl fmt::Debug for Timer {
 
 /// Waits for `d` and then sends the current [`Instant`] on the returned channel (Go's
 /// `time.After`), for use in `select!`. The timer cannot be stopped; use [`Timer`] when it may
-/// need to be.
+/// need to be. As in Go 1.23, a timer whose channel nobody holds any more is collected: once the
+/// returned channel and its clones are dropped, the timer leaves the runtime's heap without
+/// waiting for its deadline, so `select!` with `recv(after(60s))` in a loop does not pile up
+/// timers.
 ///
 /// ```
 /// use std::time::Duration;
@@ -285,15 +296,27 @@ pub fn after(d: Duration) -> RecvChan<Instant> {
         }
         When::Never => {}
         When::At(t) => {
-            // Nobody can stop or reset this timer: a plain action suffices.
-            let tx = c.clone();
-            let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
-                let _ = tx.try_send(Instant::now());
-            })));
+            // Nobody can stop or reset this timer: its only state is the weak channel.
+            let raw = RawTimer::new(TimerAction::Shared(Arc::new(After(c.downgrade()))));
             with_current_sched(|s| raw.reset(s, t));
         }
     }
     c.receiver()
+}
+
+/// The action of an [`after`] timer: a send on a channel it does not keep alive.
+struct After(WeakChan<Instant>);
+
+impl FireGen for After {
+    fn fire(&self, _gen: u64) {
+        if let Some(c) = self.0.upgrade() {
+            let _ = c.try_send(Instant::now());
+        }
+    }
+
+    fn is_orphaned(&self) -> bool {
+        self.0.is_dead()
+    }
 }
 
 /// Waits for `d` and then runs `f` in its own goroutine (Go's `time.AfterFunc`). The returned
