@@ -55,6 +55,55 @@ fn create_goroutines(n: u64, procs: usize) {
     c.wait();
 }
 
+/// The body of Go's BenchmarkPingPongHog, starting its goroutines with `spawn`.
+fn ping_pong_hog(
+    n: u64,
+    spawn: fn(Box<dyn FnOnce() + Send>) -> goroutines::JoinHandle<()>,
+) -> std::time::Duration {
+    let old = goroutines::set_max_procs(1);
+    let (stop, done) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
+    {
+        let (stop, done) = (stop.clone(), done.clone());
+        spawn(Box::new(move || loop {
+            goroutines::select! {
+                recv(stop) -> _ => { done.send(true); return; },
+                default => {},
+            }
+        }));
+    }
+    let (ping, pong) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
+    {
+        let (ping, pong, stop, done) =
+            (ping.clone(), pong.clone(), stop.clone(), done.clone());
+        spawn(Box::new(move || {
+            for _ in 0..n {
+                pong.send(ping.recv().unwrap());
+            }
+            stop.close();
+            done.send(true);
+        }));
+    }
+    {
+        let (ping, pong, done) = (ping.clone(), pong.clone(), done.clone());
+        spawn(Box::new(move || {
+            for _ in 0..n {
+                ping.send(pong.recv().unwrap());
+            }
+            done.send(true);
+        }));
+    }
+    let start = Instant::now();
+    ping.send(true);
+    stop.recv();
+    let elapsed = start.elapsed();
+    ping.recv();
+    done.recv();
+    done.recv();
+    done.recv();
+    goroutines::set_max_procs(old);
+    elapsed
+}
+
 fn main() {
     let b = harness::Bencher::from_env();
     goroutines::run(move || {
@@ -133,50 +182,14 @@ fn main() {
         });
         // Go's BenchmarkPingPongHog: at GOMAXPROCS=1, ping-pong over unbuffered channels while
         // a goroutine hogs the CPU with a select-default loop. Go preempts the hog every 10 ms;
-        // here sysmon takes the P away from the hog's thread, which runs on without it.
+        // here sysmon takes the P away from the hog's thread and the hog yields at its next
+        // `select!` default. The goroutines are migratable, as in Go, so the ping-pong pair can
+        // follow the P to another thread; `PingPongHogPinned` measures default goroutines, which
+        // stay on the threads where they first ran (docs/soundness.md).
         b.run("PingPongHog", |n| {
-            let old = goroutines::set_max_procs(1);
-            let (stop, done) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
-            {
-                let (stop, done) = (stop.clone(), done.clone());
-                go(move || loop {
-                    goroutines::select! {
-                        recv(stop) -> _ => { done.send(true); return; },
-                        default => {},
-                    }
-                });
-            }
-            let (ping, pong) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
-            {
-                let (ping, pong, stop, done) =
-                    (ping.clone(), pong.clone(), stop.clone(), done.clone());
-                go(move || {
-                    for _ in 0..n {
-                        pong.send(ping.recv().unwrap());
-                    }
-                    stop.close();
-                    done.send(true);
-                });
-            }
-            {
-                let (ping, pong, done) = (ping.clone(), pong.clone(), done.clone());
-                go(move || {
-                    for _ in 0..n {
-                        ping.send(pong.recv().unwrap());
-                    }
-                    done.send(true);
-                });
-            }
-            let start = Instant::now();
-            ping.send(true);
-            stop.recv();
-            let elapsed = start.elapsed();
-            ping.recv();
-            done.recv();
-            done.recv();
-            done.recv();
-            goroutines::set_max_procs(old);
-            Some(elapsed)
+            // SAFETY: the goroutines keep nothing tied to their OS thread across a park.
+            Some(ping_pong_hog(n, |f| unsafe { goroutines::go_migratable(f) }))
         });
+        b.run("PingPongHogPinned", |n| Some(ping_pong_hog(n, |f| go(f))));
     });
 }

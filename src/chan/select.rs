@@ -404,11 +404,20 @@ pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
                 cases[0].set_fired();
                 Some(0)
             }
-            Poll::NotReady => None,
+            Poll::NotReady => {
+                crate::runtime::sched::preempt_point();
+                None
+            }
             Poll::SendClosed => panic!("send on closed channel"),
         };
     }
-    select_many(cases, block)
+    let r = select_many(cases, block);
+    if r.is_none() {
+        // The default case: a goroutine polling in a loop never parks, so this is where
+        // sysmon's request to yield, or the loss of its P, is honoured (sched::preempt_point).
+        crate::runtime::sched::preempt_point();
+    }
+    r
 }
 
 /// `select` of two or more cases: the scratch space, then `selectgo`.

@@ -1635,11 +1635,12 @@ fn exit_syscall(g: &GRef) {
     unpin(g, pinned);
 }
 
-/// Called by `go` after it spawned: yields if sysmon asked this P to (see `P::preempt`), so
-/// that a goroutine spawning in a loop lets the goroutines it queued, and the others, run; or
-/// if sysmon took the P away meanwhile: the goroutines living on this M (m.rs) can run only
-/// here, so a spawning loop that went on without a P would starve them. Yielding queues it
-/// for a P with them instead.
+/// Called by `go` after it spawned, and by non-blocking channel operations that found nothing
+/// (`select!` with `default`, `try_send`, `try_recv`), where a goroutine looping without ever
+/// parking passes. Yields if sysmon asked this P to (see `P::preempt`); if sysmon took the P
+/// away meanwhile (the goroutines living on this M, m.rs, can run only here, so a loop that went
+/// on without a P would starve them: yielding queues it for a P with them instead); or if other
+/// Ms wait for a P and this M has had its time slice.
 pub(crate) fn preempt_point() {
     if !g::in_goroutine() {
         return;
@@ -1651,8 +1652,14 @@ pub(crate) fn preempt_point() {
     // SAFETY: a non-null current P is a live P of this M's Sched; its fields are atomics.
     let p = unsafe { &*p };
     let owner = p.state.load(Ordering::Relaxed) & !pstate::MASK;
-    let lost = owner != m::current_m() as usize;
-    if lost || p.preempt.load(Ordering::Relaxed) {
+    let me = m::current_m();
+    let lost = owner != me as usize;
+    // SAFETY: a P holds the address of its live Sched (`P::sched`); `me` is this thread's M,
+    // whose `p_since` only this thread touches.
+    let slice_over = !lost
+        && unsafe { &*(p.sched as *const Sched) }.npwait.load(Ordering::Relaxed) > 0
+        && unsafe { &*me }.p_since.get().elapsed() >= TIME_SLICE;
+    if lost || slice_over || p.preempt.load(Ordering::Relaxed) {
         if !lost {
             p.preempt.store(false, Ordering::Relaxed);
         }
