@@ -156,8 +156,8 @@ fn poll_events(d: Dir) -> libc::c_short {
     }
 }
 
-/// One `poll(2)` on `fd`; true if ready (or in error, which the next call reports).
-fn poll_once(fd: RawFd, d: Dir, timeout_ms: libc::c_int) -> io::Result<bool> {
+/// One `poll(2)` on `fd` for direction `d`; true if ready (or in error, which the next call reports).
+pub(crate) fn poll_once(fd: RawFd, d: Dir, timeout_ms: libc::c_int) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd,
         events: poll_events(d),
@@ -201,4 +201,22 @@ fn wait_thread(fd: RawFd, d: Dir, deadline: Option<Instant>) -> io::Result<()> {
 
 pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
+}
+
+/// Puts `fd` in non-blocking mode (`O_NONBLOCK`), keeping its other status flags.
+///
+/// # Errors
+/// The error of `fcntl(2)` (`EBADF` for a closed fd).
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL take no pointers; a bad fd is reported as EBADF.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

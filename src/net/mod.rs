@@ -72,11 +72,13 @@
 //! connection: 10,000 connections would need 10,000 threads).
 
 mod fd;
+mod pollfd;
 mod sys;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use pollfd::PollFd;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};
