@@ -31,6 +31,9 @@
 //!   and `GOROUTINES_STACK_SIZE`.
 //! - [`net`]: TCP, UDP and Unix sockets in blocking style; a call that would block parks the
 //!   goroutine ("IO wait") and the netpoller (epoll) wakes it.
+//! - Waiting on the rest of the system: [`fs`] (files as Go's system calls), [`process`]
+//!   (children waited through pidfds), [`signal`] (Go's `os/signal`), [`net::lookup_host`] and
+//!   [`net::PollFd`] (any descriptor in the netpoller).
 //! - Seeing inside: [`dump`] (every goroutine with its state, wait reason, stack and spawn
 //!   site), [`metrics`], `GOROUTINES_DEBUG=schedtrace=1000` (Go's `SCHED` lines), a timeline
 //!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
@@ -75,6 +78,7 @@
 
 pub mod chan;
 pub mod context;
+pub mod fs;
 pub mod net;
 pub mod runtime;
 pub mod sync;
