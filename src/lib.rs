@@ -80,6 +80,7 @@ pub mod chan;
 pub mod context;
 pub mod fs;
 pub mod net;
+pub mod process;
 pub mod runtime;
 pub mod sync;
 pub mod time;

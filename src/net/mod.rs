@@ -71,7 +71,7 @@
 //! blocking system calls with the P handed to another M around each one (a thread per waiting
 //! connection: 10,000 connections would need 10,000 threads).
 
-mod fd;
+pub(crate) mod fd;
 mod pollfd;
 mod sys;
 mod tcp;
