@@ -58,8 +58,9 @@
 //! rather than std's 128, so that thousands of clients connecting at once are not dropped into
 //! SYN retransmission.
 //!
-//! Name resolution in `ToSocketAddrs` (`"localhost:80"`) is std's, through the system resolver:
-//! it blocks the M while it runs. Addresses given as `SocketAddr` or IP literals never resolve.
+//! Name resolution (`"localhost:80"` given to `connect`, `bind` or `send_to`, and
+//! [`lookup_host`]) is the system resolver's, run through the `blocking` hand-off as Go's cgo
+//! resolver is (`lookup.rs`): a slow lookup keeps its M but not its P.
 //!
 //! # Closing
 //!
@@ -72,12 +73,14 @@
 //! connection: 10,000 connections would need 10,000 threads).
 
 pub(crate) mod fd;
+mod lookup;
 mod pollfd;
 mod sys;
 mod tcp;
 mod udp;
 mod unix;
 
+pub use lookup::lookup_host;
 pub use pollfd::PollFd;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

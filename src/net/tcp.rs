@@ -15,7 +15,7 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     mut f: impl FnMut(&SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    for a in super::lookup::resolve(&addr)? {
         match f(&a) {
             Ok(v) => return Ok(v),
             Err(e) => last = Some(e),

@@ -119,7 +119,7 @@ impl UdpSocket {
     /// assert_eq!(a.send_to(b"x", a.local_addr().unwrap()).unwrap(), 1);
     /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let Some(to) = addr.to_socket_addrs()?.next() else {
+        let Some(to) = super::lookup::resolve(&addr)?.next() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no addresses to send data to",
