@@ -81,6 +81,7 @@ pub mod context;
 pub mod fs;
 pub mod net;
 pub mod process;
+pub mod signal;
 pub mod runtime;
 pub mod sync;
 pub mod time;
