@@ -1,7 +1,7 @@
 //! Network I/O in blocking style: TCP, UDP and Unix sockets whose waits park the goroutine.
 //!
 //! The types mirror std's (`TcpListener`, `TcpStream`, `UdpSocket`, and `std::os::unix::net`'s
-//! `UnixListener` and `UnixStream`): same constructors taking `ToSocketAddrs` or paths, same
+//! `UnixListener`, `UnixStream` and `UnixDatagram`): same constructors taking `ToSocketAddrs` or paths, same
 //! `io::Result`s, `Read`/`Write` for the streams and for shared references to them, timeouts as
 //! std spells them, and conversions from and into the std types. A server is written as Go's
 //! are, one goroutine per connection:
@@ -79,9 +79,11 @@ mod sys;
 mod tcp;
 mod udp;
 mod unix;
+mod unix_datagram;
 
 pub use lookup::lookup_host;
 pub use pollfd::PollFd;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};
+pub use unix_datagram::UnixDatagram;
