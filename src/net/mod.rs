@@ -62,11 +62,19 @@
 //! [`lookup_host`]) is the system resolver's, run through the `blocking` hand-off as Go's cgo
 //! resolver is (`lookup.rs`): a slow lookup keeps its M but not its P.
 //!
+//! # Deadlines
+//!
+//! Besides std's per-call timeouts, every socket has Go's absolute deadlines (`set_deadline`,
+//! `set_read_deadline`, `set_write_deadline`, taking `Option<Instant>`). They belong to the socket
+//! and all its `try_clone`s, and apply to operations already parked: another goroutine wakes a
+//! goroutine blocked in `read` with `TimedOut` by setting a deadline in the past (`fd.rs`).
+//!
 //! # Closing
 //!
 //! Dropping a socket deregisters it from epoll and then closes it. No goroutine can be waiting
 //! on it then, because waiting borrows it; to stop a goroutine parked in a read from elsewhere,
-//! call `shutdown` on another handle (`try_clone`), which wakes it with end-of-file.
+//! call `shutdown` on another handle (`try_clone`), which wakes it with end-of-file, or set a
+//! deadline in the past, which wakes it with `TimedOut`.
 //!
 //! Rejected: `async` I/O with a reactor per runtime (it is what this crate exists to avoid), and
 //! blocking system calls with the P handed to another M around each one (a thread per waiting

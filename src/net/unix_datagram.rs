@@ -37,6 +37,10 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
+    super::fd::deadline_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+ # impl Ops for goroutines::net::UnixDatagram { fn read_one(&self) -> std::io::Result<usize> { self.recv(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { self.send(b\"x\") } }
+ let (a, b) = goroutines::net::UnixDatagram::pair().unwrap();");
+
     fn wrap(inner: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         inner.set_nonblocking(true)?;
         Ok(UnixDatagram {
@@ -205,9 +209,7 @@ impl UnixDatagram {
     /// ```
     pub fn try_clone(&self) -> io::Result<UnixDatagram> {
         let inner = self.inner.try_clone()?;
-        let io = PollIo::new(inner.as_raw_fd());
-        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
-        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        let io = self.io.clone_for(inner.as_raw_fd());
         Ok(UnixDatagram { io, inner })
     }
 
