@@ -1,9 +1,10 @@
 //! Waiting on the rest of the system: files, processes, name resolution and any fd.
 //!
-//! Names follow Go's style; the `impl=` variants put this crate beside the baselines it must
-//! beat or match on the same machine in the same run:
+//! Names follow Go's style, and Go's side is `bench/go/sys` (same names, same workloads), which
+//! `bench/compare` runs beside these; the `impl=` variants put this crate beside the Rust
+//! baselines it must beat or match on the same machine in the same run:
 //!
-//! - `FsMetadata/impl=goroutines`: `goroutines::fs::metadata` on a cached file (a `blocking`
+//! - `FsMetadata`: `goroutines::fs::metadata` on a cached file (a `blocking`
 //!   call on the goroutine's own M); `impl=std-goroutine`: std's `metadata` in a goroutine
 //!   without the hand-off (the floor); `impl=std-thread`: std on a plain OS thread;
 //!   `impl=thread-hop`: std's `metadata` sent to a helper thread and answered through a std
@@ -167,12 +168,12 @@ fn main() {
         let b = harness::Bencher::from_env();
         type Bench = (&'static str, fn(u64) -> Option<Duration>);
         let benches: [Bench; 9] = [
-            ("FsMetadata/impl=goroutines", fs_metadata),
+            ("FsMetadata", fs_metadata),
             ("FsMetadata/impl=std-goroutine", std_metadata_goroutine),
             ("FsMetadata/impl=std-thread", std_metadata_thread),
             ("FsMetadata/impl=thread-hop", thread_hop_metadata),
             ("FsRead4K", fs_read_4k),
-            ("ProcessSpawnWait/impl=goroutines", process_spawn_wait),
+            ("ProcessSpawnWait", process_spawn_wait),
             ("ProcessSpawnWait/impl=std-goroutine", std_process_spawn_wait),
             ("LookupHost", lookup_host),
             ("PollFdPipePingPong", pollfd_ping_pong),
