@@ -166,3 +166,61 @@ fn blocking_open_and_read_do_not_block_the_p() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+/// The same FIFO open and read at GOMAXPROCS=1 beside a goroutine that yields in a loop (so the
+/// P is never idle and sysmon stays awake): the blocked reader's P goes to another M and the
+/// yielder keeps running, its worst gap between two yields far below the reader's 400 ms wait.
+/// (The gap does not tell the 20 µs `blocking` hand-off from sysmon's 10 ms rescue of a hog on
+/// this noisy machine; `benches/sys.rs` and the ignored test above cover the hand-off.)
+#[test]
+fn blocking_open_and_read_leave_the_p_to_a_busy_goroutine() {
+    watchdog(60);
+    let dir = tmp("fifo-busy");
+    let fifo = dir.join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    at_procs(1, move || {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use std::sync::Arc;
+        let stop = Arc::new(AtomicBool::new(false));
+        let spins = Arc::new(AtomicU64::new(0));
+        let (s2, n2) = (stop.clone(), spins.clone());
+        let yielder = goroutines::go(move || {
+            let mut worst = Duration::ZERO;
+            let mut last = std::time::Instant::now();
+            while !s2.load(Ordering::Relaxed) {
+                goroutines::yield_now();
+                let now = std::time::Instant::now();
+                worst = worst.max(now - last);
+                last = now;
+                n2.fetch_add(1, Ordering::Relaxed);
+            }
+            worst
+        });
+        let f2 = fifo.clone();
+        let reader = goroutines::go(move || {
+            let mut f = fs::File::open(&f2).unwrap();
+            let mut s = String::new();
+            f.read_to_string(&mut s).unwrap();
+            s
+        });
+        // The writer is a plain thread: it opens after 200 ms and writes after 400 ms.
+        let f3 = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            let mut w = std::fs::OpenOptions::new().write(true).open(&f3).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            w.write_all(b"busy fifo").unwrap();
+        });
+        let before = spins.load(Ordering::Relaxed);
+        assert_eq!(reader.join().unwrap(), "busy fifo");
+        writer.join().unwrap();
+        stop.store(true, Ordering::Relaxed);
+        let worst = yielder.join().unwrap();
+        let after = spins.load(Ordering::Relaxed);
+        assert!(after > before + 1000, "the yielder ran only {} times while the reader blocked", after - before);
+        assert!(worst < Duration::from_millis(150), "worst gap between yields {worst:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
