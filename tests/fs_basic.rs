@@ -171,7 +171,7 @@ fn blocking_open_and_read_do_not_block_the_p() {
 /// P is never idle and sysmon stays awake): the blocked reader's P goes to another M and the
 /// yielder keeps running, its worst gap between two yields far below the reader's 400 ms wait.
 /// (The gap does not tell the 20 µs `blocking` hand-off from sysmon's 10 ms rescue of a hog on
-/// this noisy machine; `benches/sys.rs` and the ignored test above cover the hand-off.)
+/// this noisy machine; the ignored test above does, once `blocking` wakes a sleeping sysmon.)
 #[test]
 fn blocking_open_and_read_leave_the_p_to_a_busy_goroutine() {
     watchdog(60);
