@@ -39,6 +39,9 @@
 //!   [`sync::WaitGroup::wait_async`], [`sync::Mutex::lock_async`] and [`time::sleep_async`]:
 //!   the bridge to async Rust, both ways (README "Async code"); with the
 //!   `tokio` feature, `tokio::spawn_on` runs a future on a tokio runtime from a goroutine.
+//! - Waiting on the rest of the system: [`fs`] (files as Go's system calls), [`process`]
+//!   (children waited through pidfds), [`signal`] (Go's `os/signal`), [`net::lookup_host`] and
+//!   [`net::PollFd`] (any descriptor in the netpoller).
 //! - Seeing inside: [`dump`] (every goroutine with its state, wait reason, stack and spawn
 //!   site), [`metrics`], `GOROUTINES_DEBUG=schedtrace=1000` (Go's `SCHED` lines), a timeline
 //!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
@@ -84,7 +87,10 @@
 mod bridge;
 pub mod chan;
 pub mod context;
+pub mod fs;
 pub mod net;
+pub mod process;
+pub mod signal;
 pub mod runtime;
 pub mod sync;
 pub mod time;

@@ -1,11 +1,33 @@
 //! The part every socket shares: try the system call, and when it would block, wait for
 //! readiness (in the netpoller inside a goroutine, in `poll(2)` on a plain thread), then retry.
-//! Also the read and write timeouts, which std spells `set_read_timeout`/`set_write_timeout`.
+//! Also the read and write timeouts, which std spells `set_read_timeout`/`set_write_timeout`,
+//! and Go's deadlines (`set_deadline`, `set_read_deadline`, `set_write_deadline`).
+//!
+//! # Deadlines
+//!
+//! A deadline is absolute and belongs to the socket, shared by its `try_clone`s (one
+//! [`Deadlines`] behind an `Arc`), so another goroutine can interrupt a parked read:
+//!
+//! 1. An operation reads the direction's deadline and its generation before trying the call;
+//!    a deadline already past fails it with `TimedOut` at once, as in Go.
+//! 2. Before parking, the waiter adds its unparker to the direction's list, then parks in the
+//!    netpoller until readiness, the earlier of its timeout and the deadline, or a generation
+//!    other than the one it read (`PollDesc::wait`'s `interrupted`).
+//! 3. Setting a deadline stores it, bumps the generation, then takes the list under its lock
+//!    and unparks everyone on it. A waiter that joined the list before that lock is unparked;
+//!    one that joins after sees the new generation (SeqCst on both sides) and does not park.
+//!    Woken waiters retry from step 1 with the new deadline.
+//!
+//! On a plain OS thread (waiting in `poll(2)`), a deadline set while the thread waits applies
+//! from its next wait, not to the `poll` in progress.
 
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::runtime::park::{self, Unparker};
 
 use crate::runtime::g;
 use crate::runtime::netpoll::{Dir, PollDesc};
@@ -19,6 +41,8 @@ pub(crate) struct PollIo {
     /// Nanoseconds; 0 means no timeout.
     read_timeout: AtomicU64,
     write_timeout: AtomicU64,
+    /// Go's deadlines, shared with the handles made by [`PollIo::clone_for`].
+    deadlines: Arc<Deadlines>,
 }
 
 impl PollIo {
@@ -28,7 +52,26 @@ impl PollIo {
             pd: AtomicPtr::new(std::ptr::null_mut()),
             read_timeout: AtomicU64::new(0),
             write_timeout: AtomicU64::new(0),
+            deadlines: Arc::new(Deadlines::default()),
         }
+    }
+
+    /// The state for `fd`, a duplicate of this socket (`try_clone`): the same timeouts, and
+    /// the same deadlines (shared, so that setting one through either handle applies to both).
+    pub(crate) fn clone_for(&self, fd: RawFd) -> PollIo {
+        PollIo {
+            fd,
+            pd: AtomicPtr::new(std::ptr::null_mut()),
+            read_timeout: AtomicU64::new(self.read_timeout.load(Ordering::Relaxed)),
+            write_timeout: AtomicU64::new(self.write_timeout.load(Ordering::Relaxed)),
+            deadlines: self.deadlines.clone(),
+        }
+    }
+
+    /// Sets the deadline of direction `d` (Go's `SetReadDeadline`/`SetWriteDeadline`), waking
+    /// the goroutines parked in that direction so that they see it (module docs, step 3).
+    pub(crate) fn set_deadline(&self, d: Dir, t: Option<Instant>) {
+        self.deadlines.dir(d).set(t);
     }
 
     fn pd(&self) -> Option<&'static PollDesc> {
@@ -108,10 +151,18 @@ impl PollIo {
     pub(crate) fn io_until<T>(
         &self,
         d: Dir,
-        deadline: Option<Instant>,
+        timeout: Option<Instant>,
         mut f: impl FnMut() -> io::Result<T>,
     ) -> io::Result<T> {
+        let cell = self.deadlines.dir(d);
         loop {
+            // Deadlines, step 1: the generation, then the deadline it goes with.
+            let gen = cell.gen.load(Ordering::SeqCst);
+            let deadline = match (cell.get(), timeout) {
+                (Some(dl), _) if dl <= Instant::now() => return Err(timed_out()),
+                (Some(dl), Some(t)) => Some(dl.min(t)),
+                (dl, t) => dl.or(t),
+            };
             let in_goroutine = g::current_id().is_some();
             // Protocol step 1 (netpoll.rs): the readiness sequence before the call.
             let seen = match (in_goroutine, self.pd()) {
@@ -127,18 +178,96 @@ impl PollIo {
                 wait_thread(self.fd, d, deadline)?;
                 continue;
             }
-            match seen {
-                Some((pd, s)) => pd.wait(d, s, deadline)?,
+            let (pd, s) = match seen {
+                Some(seen) => seen,
                 None => {
                     // First wait on this fd: the descriptor is registered with epoll inside
                     // `wait`, after this snapshot, and registration reports readiness that
                     // arrived since the call failed, so nothing is missed.
                     let pd = self.pd_or_alloc();
-                    let s = pd.seq(d);
-                    pd.wait(d, s, deadline)?;
+                    (pd, pd.seq(d))
                 }
-            }
+            };
+            // Deadlines, step 2.
+            let me = park::current();
+            cell.add_waiter(&me);
+            let r = pd.wait(d, s, deadline, &|| cell.gen.load(Ordering::SeqCst) != gen);
+            cell.remove_waiter(&me);
+            r?;
         }
+    }
+}
+
+/// The read and write deadlines of one socket and its clones.
+#[derive(Default)]
+pub(crate) struct Deadlines {
+    rd: Deadline,
+    wr: Deadline,
+}
+
+impl Deadlines {
+    fn dir(&self, d: Dir) -> &Deadline {
+        match d {
+            Dir::Read => &self.rd,
+            Dir::Write => &self.wr,
+        }
+    }
+}
+
+/// One direction's deadline (module docs, "Deadlines").
+#[derive(Default)]
+struct Deadline {
+    /// 0: none; otherwise 1 + nanoseconds since [`epoch`] (1 for any instant before it).
+    at: AtomicU64,
+    /// Bumped on every change; waiters parked with an older value retry.
+    gen: AtomicU64,
+    /// Goroutines parked in this direction, to wake on a change.
+    waiters: Mutex<Vec<Unparker>>,
+}
+
+/// The origin of the encoded deadlines.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+impl Deadline {
+    fn get(&self) -> Option<Instant> {
+        match self.at.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(epoch() + Duration::from_nanos(n - 1)),
+        }
+    }
+
+    fn set(&self, t: Option<Instant>) {
+        let enc = match t {
+            None => 0,
+            Some(t) => {
+                let since = t.saturating_duration_since(epoch());
+                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1) + 1
+            }
+        };
+        self.at.store(enc, Ordering::SeqCst);
+        // SeqCst: pairs with the waiter's push-then-load of `gen` (module docs, step 3).
+        self.gen.fetch_add(1, Ordering::SeqCst);
+        let woken = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        for u in woken {
+            u.unpark();
+        }
+    }
+
+    fn add_waiter(&self, me: &Unparker) {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(me.clone());
+    }
+
+    fn remove_waiter(&self, me: &Unparker) {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|u| !u.same_waiter(me));
     }
 }
 
@@ -157,8 +286,8 @@ fn poll_events(d: Dir) -> libc::c_short {
     }
 }
 
-/// One `poll(2)` on `fd`; true if ready (or in error, which the next call reports).
-fn poll_once(fd: RawFd, d: Dir, timeout_ms: libc::c_int) -> io::Result<bool> {
+/// One `poll(2)` on `fd` for direction `d`; true if ready (or in error, which the next call reports).
+pub(crate) fn poll_once(fd: RawFd, d: Dir, timeout_ms: libc::c_int) -> io::Result<bool> {
     let mut p = libc::pollfd {
         fd,
         events: poll_events(d),
@@ -203,3 +332,96 @@ fn wait_thread(fd: RawFd, d: Dir, deadline: Option<Instant>) -> io::Result<()> {
 pub(crate) fn timed_out() -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
 }
+
+/// Puts `fd` in non-blocking mode (`O_NONBLOCK`), keeping its other status flags.
+///
+/// # Errors
+/// The error of `fcntl(2)` (`EBADF` for a closed fd).
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL take no pointers; a bad fd is reported as EBADF.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Go's `SetDeadline`, `SetReadDeadline` and `SetWriteDeadline` for a socket type with an `io:
+/// PollIo` field. `$setup` is doctest code that binds `a` (the socket to set deadlines on) and
+/// `b` (its peer, or a second socket).
+macro_rules! deadline_methods {
+    ($setup:literal) => {
+        /// Sets the read and write deadlines, as Go's `SetDeadline`: absolute instants after
+        /// which reads and writes fail with `io::ErrorKind::TimedOut`, including those already
+        /// parked (so another goroutine holding a `try_clone` can interrupt a blocked read by
+        /// setting a deadline in the past). `None` clears them. The deadline belongs to the
+        /// socket and every handle made by `try_clone`; `set_read_timeout` still bounds each
+        /// call on top of it.
+        ///
+        /// # Errors
+        /// None today; `io::Result` as Go's `error`.
+        ///
+        /// ```
+        /// use std::time::{Duration, Instant};
+        #[doc = $setup]
+        /// goroutines::run(move || {
+        ///     let reader = a.try_clone().unwrap();
+        ///     let h = goroutines::go(move || reader.read_one().unwrap_err().kind());
+        ///     goroutines::time::sleep(Duration::from_millis(20)); // let it park in the read
+        ///     a.set_deadline(Some(Instant::now())).unwrap(); // wakes it
+        ///     assert_eq!(h.join().unwrap(), std::io::ErrorKind::TimedOut);
+        ///     a.set_deadline(None).unwrap();
+        ///     drop(b);
+        /// });
+        /// ```
+        pub fn set_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
+            self.io.set_deadline($crate::runtime::netpoll::Dir::Read, t);
+            self.io.set_deadline($crate::runtime::netpoll::Dir::Write, t);
+            Ok(())
+        }
+
+        /// Sets the read deadline only (Go's `SetReadDeadline`); see `set_deadline`.
+        ///
+        /// # Errors
+        /// None today; `io::Result` as Go's `error`.
+        ///
+        /// ```
+        /// use std::time::{Duration, Instant};
+        #[doc = $setup]
+        /// a.set_read_deadline(Some(Instant::now() + Duration::from_millis(10))).unwrap();
+        /// let e = goroutines::run(move || a.read_one().unwrap_err());
+        /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        /// drop(b);
+        /// ```
+        pub fn set_read_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
+            self.io.set_deadline($crate::runtime::netpoll::Dir::Read, t);
+            Ok(())
+        }
+
+        /// Sets the write deadline only (Go's `SetWriteDeadline`); see `set_deadline`. A
+        /// deadline in the past fails the next write at once.
+        ///
+        /// # Errors
+        /// None today; `io::Result` as Go's `error`.
+        ///
+        /// ```
+        /// use std::time::Instant;
+        #[doc = $setup]
+        /// a.set_write_deadline(Some(Instant::now())).unwrap();
+        /// assert_eq!(a.write_one().unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+        /// a.set_write_deadline(None).unwrap();
+        /// a.write_one().unwrap();
+        /// drop(b);
+        /// ```
+        pub fn set_write_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
+            self.io.set_deadline($crate::runtime::netpoll::Dir::Write, t);
+            Ok(())
+        }
+    };
+}
+pub(crate) use deadline_methods;

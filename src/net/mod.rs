@@ -1,7 +1,7 @@
 //! Network I/O in blocking style: TCP, UDP and Unix sockets whose waits park the goroutine.
 //!
 //! The types mirror std's (`TcpListener`, `TcpStream`, `UdpSocket`, and `std::os::unix::net`'s
-//! `UnixListener` and `UnixStream`): same constructors taking `ToSocketAddrs` or paths, same
+//! `UnixListener`, `UnixStream` and `UnixDatagram`): same constructors taking `ToSocketAddrs` or paths, same
 //! `io::Result`s, `Read`/`Write` for the streams and for shared references to them, timeouts as
 //! std spells them, and conversions from and into the std types. A server is written as Go's
 //! are, one goroutine per connection:
@@ -58,25 +58,40 @@
 //! rather than std's 128, so that thousands of clients connecting at once are not dropped into
 //! SYN retransmission.
 //!
-//! Name resolution in `ToSocketAddrs` (`"localhost:80"`) is std's, through the system resolver:
-//! it blocks the M while it runs. Addresses given as `SocketAddr` or IP literals never resolve.
+//! Name resolution (`"localhost:80"` given to `connect`, `bind` or `send_to`, and
+//! [`lookup_host`]) is the system resolver's, run through the `blocking` hand-off as Go's cgo
+//! resolver is (`lookup.rs`): a slow lookup keeps its M but not its P.
+//!
+//! # Deadlines
+//!
+//! Besides std's per-call timeouts, every socket has Go's absolute deadlines (`set_deadline`,
+//! `set_read_deadline`, `set_write_deadline`, taking `Option<Instant>`). They belong to the socket
+//! and all its `try_clone`s, and apply to operations already parked: another goroutine wakes a
+//! goroutine blocked in `read` with `TimedOut` by setting a deadline in the past (`fd.rs`).
 //!
 //! # Closing
 //!
 //! Dropping a socket deregisters it from epoll and then closes it. No goroutine can be waiting
 //! on it then, because waiting borrows it; to stop a goroutine parked in a read from elsewhere,
-//! call `shutdown` on another handle (`try_clone`), which wakes it with end-of-file.
+//! call `shutdown` on another handle (`try_clone`), which wakes it with end-of-file, or set a
+//! deadline in the past, which wakes it with `TimedOut`.
 //!
 //! Rejected: `async` I/O with a reactor per runtime (it is what this crate exists to avoid), and
 //! blocking system calls with the P handed to another M around each one (a thread per waiting
 //! connection: 10,000 connections would need 10,000 threads).
 
-mod fd;
+pub(crate) mod fd;
+mod lookup;
+mod pollfd;
 mod sys;
 mod tcp;
 mod udp;
 mod unix;
+mod unix_datagram;
 
+pub use lookup::lookup_host;
+pub use pollfd::PollFd;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixIncoming, UnixListener, UnixStream};
+pub use unix_datagram::UnixDatagram;

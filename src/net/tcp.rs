@@ -15,7 +15,7 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     mut f: impl FnMut(&SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    for a in super::lookup::resolve(&addr)? {
         match f(&a) {
             Ok(v) => return Ok(v),
             Err(e) => last = Some(e),
@@ -277,6 +277,13 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    super::fd::deadline_methods!(" # use std::io::{Read, Write};
+ # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+ # impl Ops for goroutines::net::TcpStream { fn read_one(&self) -> std::io::Result<usize> { let mut s = self; s.read(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { let mut s = self; s.write(b\"x\") } }
+ let l = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap();
+ let a = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+ let b = l.accept().unwrap();");
+
     fn from_owned(fd: OwnedFd) -> TcpStream {
         TcpStream {
             io: PollIo::new(fd.as_raw_fd()),
@@ -441,9 +448,7 @@ impl TcpStream {
     /// ```
     pub fn try_clone(&self) -> io::Result<TcpStream> {
         let inner = self.inner.try_clone()?;
-        let io = PollIo::new(inner.as_raw_fd());
-        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
-        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        let io = self.io.clone_for(inner.as_raw_fd());
         Ok(TcpStream { io, inner })
     }
 

@@ -38,6 +38,12 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
+    super::fd::deadline_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+ # impl Ops for goroutines::net::UdpSocket { fn read_one(&self) -> std::io::Result<usize> { self.recv(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { self.send(b\"x\") } }
+ let a = goroutines::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
+ let b = goroutines::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
+ a.connect(b.local_addr().unwrap()).unwrap();");
+
     /// Creates a socket bound to `addr` (port 0 picks a free port), trying each resolved address
     /// in turn.
     ///
@@ -119,7 +125,7 @@ impl UdpSocket {
     /// assert_eq!(a.send_to(b"x", a.local_addr().unwrap()).unwrap(), 1);
     /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let Some(to) = addr.to_socket_addrs()?.next() else {
+        let Some(to) = super::lookup::resolve(&addr)?.next() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no addresses to send data to",
@@ -183,9 +189,7 @@ impl UdpSocket {
     /// ```
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         let inner = self.inner.try_clone()?;
-        let io = PollIo::new(inner.as_raw_fd());
-        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
-        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        let io = self.io.clone_for(inner.as_raw_fd());
         Ok(UdpSocket { io, inner })
     }
 

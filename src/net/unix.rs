@@ -258,6 +258,11 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
+    super::fd::deadline_methods!(" # use std::io::{Read, Write};
+ # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+ # impl Ops for goroutines::net::UnixStream { fn read_one(&self) -> std::io::Result<usize> { let mut s = self; s.read(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { let mut s = self; s.write(b\"x\") } }
+ let (a, b) = goroutines::net::UnixStream::pair().unwrap();");
+
     fn from_owned(fd: OwnedFd) -> UnixStream {
         UnixStream {
             io: PollIo::new(fd.as_raw_fd()),
@@ -377,9 +382,7 @@ impl UnixStream {
     /// ```
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         let inner = self.inner.try_clone()?;
-        let io = PollIo::new(inner.as_raw_fd());
-        io.set_timeout(Dir::Read, self.io.timeout(Dir::Read))?;
-        io.set_timeout(Dir::Write, self.io.timeout(Dir::Write))?;
+        let io = self.io.clone_for(inner.as_raw_fd());
         Ok(UnixStream { io, inner })
     }
 

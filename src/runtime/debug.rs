@@ -259,21 +259,23 @@ fn install_sigquit() -> io::Result<()> {
         .name("goroutines-sigquit".into())
         .spawn(move || sigquit_listener(read_fd))?;
     AUX_THREADS.fetch_add(1, Ordering::Relaxed);
-    // SAFETY: a zeroed sigaction is a valid starting point; we set the handler and an empty
-    // mask, and the handler is async-signal-safe (one write(2), errno saved and restored).
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_sigquit as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        if libc::sigaction(libc::SIGQUIT, &sa, std::ptr::null_mut()) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    // Registered through signal-hook, as `goroutines::signal` registers its actions, so the two
+    // chain instead of replacing each other's handler.
+    // SAFETY: the action is async-signal-safe: an atomic load, one write(2), errno saved and
+    // restored; SIGQUIT is not in signal-hook's forbidden set.
+    unsafe { signal_hook::low_level::register(libc::SIGQUIT, || on_sigquit(libc::SIGQUIT)) }?;
     Ok(())
 }
 
-extern "C" fn on_sigquit(_sig: libc::c_int) {
+/// True once some runtime asked for the SIGQUIT dump (its action is then registered).
+pub(crate) fn sigquit_dump_installed() -> bool {
+    SIGQUIT_PIPE.load(Ordering::Relaxed) >= 0
+}
+
+fn on_sigquit(_sig: libc::c_int) {
+    if crate::signal::quit_watched() {
+        return; // a channel asked for SIGQUIT (`goroutines::signal::notify`): Go skips the dump
+    }
     let fd = SIGQUIT_PIPE.load(Ordering::Relaxed);
     // SAFETY: write(2) and errno access are async-signal-safe; the byte lives on our stack.
     unsafe {

@@ -57,6 +57,8 @@ pub(crate) struct M {
     ninbox: AtomicUsize,
     /// Length of the owner-only queues, for stats and the deadlock detector's re-check.
     nown: AtomicUsize,
+    /// Live goroutines living on this M (started here, not migratable, not finished).
+    homed: AtomicUsize,
     /// The M sleeps and must be woken when its inbox gets a goroutine (SeqCst, module docs).
     pub(crate) wants_inbox: AtomicBool,
     /// When this M last acquired a P (for the time slice). Owner only.
@@ -88,6 +90,7 @@ impl M {
             inbox: Mutex::new(Vec::new()),
             ninbox: AtomicUsize::new(0),
             nown: AtomicUsize::new(0),
+            homed: AtomicUsize::new(0),
             wants_inbox: AtomicBool::new(false),
             p_since: Cell::new(Instant::now()),
         }
@@ -217,6 +220,20 @@ impl M {
     /// Whether goroutines living here are runnable (readable from any thread, approximately).
     pub(crate) fn has_own_work(&self) -> bool {
         self.nown.load(Ordering::Relaxed) > 0 || self.has_inbox()
+    }
+
+    /// A goroutine starts living here (`delta` 1) or ends (-1).
+    pub(crate) fn add_homed(&self, delta: isize) {
+        if delta > 0 {
+            self.homed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.homed.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Live goroutines living here (runtime/offload.rs asks whether a caller is alone).
+    pub(crate) fn homed(&self) -> usize {
+        self.homed.load(Ordering::Relaxed)
     }
 
     /// Runnable goroutines living here, for stats and traces.

@@ -57,6 +57,7 @@ pub(crate) mod local;
 pub(crate) mod m;
 pub(crate) mod metrics;
 pub(crate) mod netpoll;
+pub(crate) mod offload;
 pub(crate) mod p;
 pub mod park;
 pub(crate) mod runq;

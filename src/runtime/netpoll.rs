@@ -500,11 +500,20 @@ impl PollDesc {
     }
 
     /// Parks the calling goroutine until direction `d` sees an edge after `seen` (a value of
-    /// [`PollDesc::seq`] taken before the failed call), or until `deadline`.
+    /// [`PollDesc::seq`] taken before the failed call), until `deadline`, or until
+    /// `interrupted()` turns true (checked before each park; whoever makes it true unparks the
+    /// waiter afterwards, as Go's deadline change does in `netpollunblock`). Returns `Ok` for an
+    /// edge or an interruption: the caller retries and re-reads its deadlines.
     ///
     /// # Errors
     /// `TimedOut` at the deadline; the error of registering the fd with epoll.
-    pub(crate) fn wait(&self, d: Dir, seen: u64, deadline: Option<Instant>) -> io::Result<()> {
+    pub(crate) fn wait(
+        &self,
+        d: Dir,
+        seen: u64,
+        deadline: Option<Instant>,
+        interrupted: &dyn Fn() -> bool,
+    ) -> io::Result<()> {
         let Some(gr) = g::current() else {
             g::fatal("netpoll: PollDesc::wait called outside a goroutine");
         };
@@ -526,7 +535,7 @@ impl PollDesc {
         }
         let me = park::current();
         let res = loop {
-            if dir.seq.load(Ordering::SeqCst) != seen {
+            if dir.seq.load(Ordering::SeqCst) != seen || interrupted() {
                 break Ok(());
             }
             if foreign && poller.dead.load(Ordering::SeqCst) {

@@ -1033,6 +1033,7 @@ impl Sched {
                 // First run: the goroutine lives on this M from now on (m.rs). Relaxed: the
                 // store reaches readiers through the park protocol (see `G::home`).
                 g.home.store(me as *mut M, Ordering::Relaxed);
+                m.add_homed(1);
             }
         } else if !std::ptr::eq(home, me) {
             fatal("a goroutine living on one M was taken by another");
@@ -1151,6 +1152,9 @@ impl Sched {
     /// A goroutine finished: recycle its stack.
     fn goexit(&self, m: &M, g: GRef) {
         g.set_status(GStatus::Dead);
+        if !g.migratable && std::ptr::eq(g.home.load(Ordering::Relaxed), m) {
+            m.add_homed(-1);
+        }
         if std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g)) {
             m.locked_g.store(std::ptr::null_mut(), Ordering::Relaxed);
         }

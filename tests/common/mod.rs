@@ -78,3 +78,70 @@ pub fn busy_sleep(d: Duration) {
         goroutines::yield_now();
     }
 }
+
+/// Runs `f` as the main goroutine of a fresh runtime with `procs` Ps.
+pub fn at_procs<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    goroutines::Builder::new()
+        .max_procs(procs)
+        .build()
+        .expect("runtime")
+        .run(f)
+}
+
+/// A goroutine that sleeps 1 ms in a loop and records the worst gap between its wake-ups, for
+/// the "does not block the P" tests: at GOMAXPROCS=1 it only ticks if the waiter parks.
+pub struct GapTicker {
+    stop: Arc<AtomicBool>,
+    ticks: Arc<std::sync::atomic::AtomicU64>,
+    h: JoinHandle<Duration>,
+}
+
+impl GapTicker {
+    pub fn start() -> GapTicker {
+        Self::start_with(|f| go(f))
+    }
+
+    /// A migratable ticker: for a waiter that blocks its OS thread (inside `blocking`), which
+    /// only goroutines that may move to another thread can get past (docs/soundness.md).
+    #[allow(dead_code)]
+    pub fn start_migratable() -> GapTicker {
+        // SAFETY: the ticker keeps nothing tied to its OS thread across its sleeps.
+        Self::start_with(|f| unsafe { goroutines::go_migratable(f) })
+    }
+
+    fn start_with(
+        spawn: fn(Box<dyn FnOnce() -> Duration + Send>) -> JoinHandle<Duration>,
+    ) -> GapTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (s, t) = (stop.clone(), ticks.clone());
+        let h = spawn(Box::new(move || {
+            let mut worst = Duration::ZERO;
+            let mut last = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                goroutines::time::sleep(Duration::from_millis(1));
+                let now = Instant::now();
+                worst = worst.max(now - last);
+                last = now;
+                t.fetch_add(1, Ordering::Relaxed);
+            }
+            worst
+        }));
+        // Let it start ticking before the waiter blocks.
+        while ticks.load(Ordering::Relaxed) == 0 {
+            goroutines::yield_now();
+        }
+        GapTicker { stop, ticks, h }
+    }
+
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// Stops the ticker and returns (worst gap, ticks).
+    pub fn finish(self) -> (Duration, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let worst = self.h.join().unwrap();
+        (worst, self.ticks.load(Ordering::Relaxed))
+    }
+}

@@ -1,0 +1,332 @@
+//! Unix domain datagram sockets: [`UnixDatagram`], shaped like std's
+//! `std::os::unix::net::UnixDatagram`, with receives and sends that park the goroutine.
+
+use std::io;
+use std::net::Shutdown;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::fd::PollIo;
+use crate::runtime::netpoll::Dir;
+
+/// A Unix datagram socket (std's `UnixDatagram`, non-blocking underneath).
+///
+/// Inside a goroutine, `recv`/`recv_from` park the goroutine ("IO wait") until a datagram
+/// arrives, and `send`/`send_to` park while the receiver's buffer is full; on a plain OS thread
+/// they block the thread.
+///
+/// ```
+/// use goroutines::net::UnixDatagram;
+/// goroutines::run(|| {
+///     let (a, b) = UnixDatagram::pair().unwrap();
+///     let h = goroutines::go(move || {
+///         let mut buf = [0u8; 16];
+///         let n = b.recv(&mut buf).unwrap(); // parks until `a` sends
+///         buf[..n].to_vec()
+///     });
+///     a.send(b"datagram").unwrap();
+///     assert_eq!(h.join().unwrap(), b"datagram");
+/// });
+/// ```
+pub struct UnixDatagram {
+    // Field order matters: `io` deregisters the fd before `inner` closes it.
+    io: PollIo,
+    inner: std::os::unix::net::UnixDatagram,
+}
+
+impl UnixDatagram {
+    super::fd::deadline_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+ # impl Ops for goroutines::net::UnixDatagram { fn read_one(&self) -> std::io::Result<usize> { self.recv(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { self.send(b\"x\") } }
+ let (a, b) = goroutines::net::UnixDatagram::pair().unwrap();");
+
+    fn wrap(inner: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        inner.set_nonblocking(true)?;
+        Ok(UnixDatagram {
+            io: PollIo::new(inner.as_raw_fd()),
+            inner,
+        })
+    }
+
+    /// A socket bound to `path`.
+    ///
+    /// # Errors
+    /// As std: `AddrInUse` if `path` exists, `NotFound` for a missing directory.
+    ///
+    /// ```
+    /// let e = goroutines::net::UnixDatagram::bind("/nonexistent/d.sock").unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
+        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A socket bound to no address.
+    ///
+    /// # Errors
+    /// The error of `socket(2)`.
+    ///
+    /// ```
+    /// assert!(goroutines::net::UnixDatagram::unbound().is_ok());
+    /// ```
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of sockets (`socketpair(2)`).
+    ///
+    /// # Errors
+    /// The error of `socketpair(2)`.
+    ///
+    /// ```
+    /// let (a, b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// a.send(b"x").unwrap();
+    /// assert_eq!(b.recv(&mut [0u8; 4]).unwrap(), 1);
+    /// ```
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::wrap(a)?, UnixDatagram::wrap(b)?))
+    }
+
+    /// Sets the default destination of `send` and the only source `recv` accepts.
+    ///
+    /// # Errors
+    /// As std: `NotFound` or `ConnectionRefused` if nothing is bound at `path`.
+    ///
+    /// ```
+    /// let s = goroutines::net::UnixDatagram::unbound().unwrap();
+    /// assert!(s.connect("/nonexistent/d.sock").is_err());
+    /// ```
+    pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
+        self.inner.connect(path)
+    }
+
+    /// The socket's own address.
+    ///
+    /// # Errors
+    /// The error of `getsockname(2)`.
+    ///
+    /// ```
+    /// assert!(goroutines::net::UnixDatagram::unbound().unwrap().local_addr().unwrap().is_unnamed());
+    /// ```
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// The address of the connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected` before `connect`.
+    ///
+    /// ```
+    /// let e = goroutines::net::UnixDatagram::unbound().unwrap().peer_addr().unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
+    /// ```
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.peer_addr()
+    }
+
+    /// Receives one datagram and the address it came from, parking until one arrives.
+    ///
+    /// # Errors
+    /// `TimedOut` past the read timeout (or the read deadline).
+    ///
+    /// ```
+    /// let (a, b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// a.send(b"hi").unwrap();
+    /// let (n, _from) = b.recv_from(&mut [0u8; 4]).unwrap();
+    /// assert_eq!(n, 2);
+    /// ```
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.io(Dir::Read, || self.inner.recv_from(buf))
+    }
+
+    /// Receives one datagram (truncated to `buf`), parking until one arrives.
+    ///
+    /// # Errors
+    /// `TimedOut` past the read timeout (or the read deadline).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_a, b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// b.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
+    /// assert_eq!(b.recv(&mut [0u8; 4]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Dir::Read, || self.inner.recv(buf))
+    }
+
+    /// Sends one datagram to the socket bound at `path`.
+    ///
+    /// # Errors
+    /// As std: `NotFound`/`ConnectionRefused` if nothing is bound there; `TimedOut` past the
+    /// write timeout while the receiver's buffer stays full.
+    ///
+    /// ```
+    /// let s = goroutines::net::UnixDatagram::unbound().unwrap();
+    /// assert!(s.send_to(b"x", "/nonexistent/d.sock").is_err());
+    /// ```
+    pub fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.io(Dir::Write, || self.inner.send_to(buf, path))
+    }
+
+    /// Sends one datagram to the connected peer.
+    ///
+    /// # Errors
+    /// `NotConnected` before `connect`; `TimedOut` past the write timeout.
+    ///
+    /// ```
+    /// let e = goroutines::net::UnixDatagram::unbound().unwrap().send(b"x").unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
+    /// ```
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.io(Dir::Write, || self.inner.send(buf))
+    }
+
+    /// Shuts down reads, writes or both; a goroutine parked in `recv` wakes with 0 bytes.
+    ///
+    /// # Errors
+    /// The error of `shutdown(2)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// a.shutdown(std::net::Shutdown::Both).unwrap();
+    /// ```
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.inner.shutdown(how)
+    }
+
+    /// A second handle to the same socket, with the same timeouts.
+    ///
+    /// # Errors
+    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.try_clone().is_ok());
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UnixDatagram> {
+        let inner = self.inner.try_clone()?;
+        let io = self.io.clone_for(inner.as_raw_fd());
+        Ok(UnixDatagram { io, inner })
+    }
+
+    /// Sets the timeout of each receive (`TimedOut` when it passes; `None` waits forever).
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.set_read_timeout(Some(std::time::Duration::ZERO)).is_err());
+    /// ```
+    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Read, dur)
+    }
+
+    /// Sets the timeout of each send.
+    ///
+    /// # Errors
+    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// a.set_write_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
+    /// ```
+    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.io.set_timeout(Dir::Write, dur)
+    }
+
+    /// The receive timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// assert_eq!(a.read_timeout().unwrap(), None);
+    /// ```
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Read))
+    }
+
+    /// The send timeout.
+    ///
+    /// # Errors
+    /// None today; `io::Result` as in std.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// assert_eq!(a.write_timeout().unwrap(), None);
+    /// ```
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.io.timeout(Dir::Write))
+    }
+
+    /// The pending socket error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    /// The error of `getsockopt(2)`.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// assert!(a.take_error().unwrap().is_none());
+    /// ```
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.take_error()
+    }
+
+    /// Converts into std's socket, switched back to blocking mode.
+    ///
+    /// ```
+    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
+    /// let a: std::os::unix::net::UnixDatagram = a.into_std();
+    /// assert!(a.peer_addr().is_ok());
+    /// ```
+    pub fn into_std(self) -> std::os::unix::net::UnixDatagram {
+        let UnixDatagram { io, inner } = self;
+        drop(io);
+        let _ = inner.set_nonblocking(false);
+        inner
+    }
+}
+
+impl From<std::os::unix::net::UnixDatagram> for UnixDatagram {
+    /// Takes over a std socket, switching it to non-blocking mode.
+    ///
+    /// # Panics
+    /// If the socket cannot be made non-blocking (it is not a valid socket).
+    #[track_caller]
+    fn from(s: std::os::unix::net::UnixDatagram) -> UnixDatagram {
+        UnixDatagram::wrap(s).expect("goroutines::net: cannot make the socket non-blocking")
+    }
+}
+
+impl From<UnixDatagram> for std::os::unix::net::UnixDatagram {
+    /// [`UnixDatagram::into_std`].
+    fn from(s: UnixDatagram) -> std::os::unix::net::UnixDatagram {
+        s.into_std()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::fmt::Debug for UnixDatagram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnixDatagram")
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
