@@ -47,30 +47,23 @@
 //!   trace for Perfetto ([`trace`]), and Go's "all goroutines are asleep - deadlock!" with a dump
 //!   instead of a hang ([`Builder::detect_deadlock`]).
 //!
-//! # The soundness contract: goroutines move between OS threads
+//! # The soundness contract: a goroutine stays on its thread
 //!
-//! A goroutine may resume on a different OS thread after any point where it can switch: a
-//! channel operation, a lock, a sleep, a join, [`yield_now`], or any other call into this crate
-//! that can block. Rust's type system cannot see this, so:
+//! Safe code cannot cause undefined behaviour through this crate. A goroutine started with
+//! [`go`] runs on the OS thread where it first ran until it ends, so thread-local references,
+//! `Rc`s shared with thread-locals and other `!Send` values it keeps across a park are used on
+//! their own thread only. Per-goroutine state belongs in [`goroutine_local!`].
 //!
-//! 1. **Do not hold thread-affine values across a blocking call.** A `std::sync::MutexGuard`,
-//!    an `Rc`, a `RefCell` borrow of a thread-local, a reference into a `thread_local!` obtained
-//!    with `with`, or any `!Send` value that relies on staying on one thread must not be alive
-//!    across a call that may park. (A reference into a thread-local taken before the switch
-//!    would point at the old thread's copy.) `go` requires the closure to be `Send`, but values
-//!    created inside the goroutine are not checked.
-//! 2. **Thread-locals are per OS thread, not per goroutine.** Read them afresh after each
-//!    blocking call; do not cache their address.
-//! 3. **Use [`lock_os_thread`] for code that must stay on one thread** (thread-locals kept across
-//!    blocking calls, OpenGL contexts, `setns`, thread-bound FFI handles).
-//! 4. **Blocking the OS thread blocks the goroutines queued behind it** on that P: prefer this
-//!    crate's channels, timers and locks to `std::thread::sleep` and `std::sync::Mutex` inside
-//!    goroutines.
+//! What that costs: a goroutine waits for its thread when another goroutine living there
+//! computes without parking, or sits in a long [`blocking`] call (the crate's own `fs`,
+//! `process` and `lookup_host` calls move to a helper thread when other goroutines live on the
+//! caller's thread). [`go_migratable`], [`Runtime::go_migratable`] and
+//! [`Builder::migrate_goroutines`] give Go's migration to code whose author vouches for it;
+//! their `# Safety` sections state the rule. See docs/soundness.md for the analysis.
 //!
-//! The runtime keeps the same rule itself: it reaches its per-thread state only through
-//! `#[inline(never)]` accessors and never holds a reference to it across a switch, because LLVM
-//! may keep a thread-local's address across a call within one function (llvm-project issue
-//! 98479).
+//! Blocking the OS thread (std's blocking I/O, `std::thread::sleep`, `std::sync` locks) blocks
+//! the goroutines that live on that thread: prefer this crate's channels, timers, locks and
+//! sockets inside goroutines, and wrap other blocking calls in [`blocking`].
 //!
 //! # Stacks
 //! Each goroutine gets a stack of 256 KiB by default (`GOROUTINES_STACK_SIZE`,

@@ -19,19 +19,28 @@ fn named_goroutine_in_dump() {
             .name("conn 12")
             .spawn(move || rx.recv())
             .unwrap();
-        let plain = goroutines::go(|| goroutines::time::sleep(Duration::from_millis(200)));
-        while goroutines::metrics().waiting < 2 {
-            goroutines::yield_now();
-        }
-        let d = goroutines::dump();
-        let want = format!("goroutine {} \"conn 12\" [chan receive", h.id());
-        assert!(d.lines().any(|l| l.starts_with(&want)), "want {want:?} in\n{d}");
+        // Asleep for longer than the test: on a loaded machine the dump may come late. The
+        // runtime abandons it when `rt` is dropped.
+        let plain = goroutines::go(|| goroutines::time::sleep(Duration::from_secs(600)));
+        let named = format!("goroutine {} \"conn 12\" [chan receive", h.id());
         // An unnamed goroutine keeps Go's header.
-        let want = format!("goroutine {} [sleep", plain.id());
-        assert!(d.lines().any(|l| l.starts_with(&want)), "want {want:?} in\n{d}");
+        let unnamed = format!("goroutine {} [sleep", plain.id());
+        let has = |d: &str, want: &str| d.lines().any(|l| l.starts_with(want));
+        // Wait until both have parked (other tests' runtimes share the process, so count
+        // nothing but these two).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let d = loop {
+            let d = goroutines::dump();
+            if (has(&d, &named) && has(&d, &unnamed)) || std::time::Instant::now() > deadline {
+                break d;
+            }
+            goroutines::yield_now();
+        };
+        assert!(has(&d, &named), "want {named:?} in\n{d}");
+        assert!(has(&d, &unnamed), "want {unnamed:?} in\n{d}");
         c.close();
         h.join().unwrap();
-        plain.join().unwrap();
+        drop(plain);
     });
 }
 
@@ -88,7 +97,8 @@ fn stack_size_is_per_goroutine() {
     rt.run(|| {
         let h = Goroutine::new()
             .stack_size(8 << 20)
-            .spawn(|| use_stack(4096))
+            // Debug builds' frames are two to three times larger.
+            .spawn(|| use_stack(if cfg!(debug_assertions) { 1536 } else { 4096 }))
             .unwrap();
         h.join().unwrap();
     });
@@ -124,8 +134,10 @@ fn mixed_stack_sizes_are_reused_by_size() {
             for h in hs {
                 h.join().unwrap();
             }
-            // 200 KiB of frames: fine on the default 256 KiB stack, fatal on a 32 KiB one.
-            let hs: Vec<_> = (0..300).map(|_| goroutines::go(|| use_stack(200))).collect();
+            // 200 KiB of frames (80 KiB in debug builds, whose frames are two to three times
+            // larger): fine on the default 256 KiB stack, fatal on a 32 KiB one.
+            let kib = if cfg!(debug_assertions) { 80 } else { 200 };
+            let hs: Vec<_> = (0..300).map(|_| goroutines::go(move || use_stack(kib))).collect();
             for h in hs {
                 h.join().unwrap();
             }
