@@ -209,11 +209,7 @@ impl<T> Chan<T> {
         match raw.send(v, Mode::NonBlock) {
             Ok(()) => Ok(()),
             Err(SendErr::Closed(v)) => Err(TrySendError::Closed(v)),
-            Err(SendErr::Full(v) | SendErr::Timeout(v)) => {
-                // A goroutine retrying in a loop never parks: let sysmon make it yield.
-                crate::runtime::sched::preempt_point();
-                Err(TrySendError::Full(v))
-            }
+            Err(SendErr::Full(v) | SendErr::Timeout(v)) => Err(TrySendError::Full(v)),
         }
     }
 
@@ -237,11 +233,7 @@ impl<T> Chan<T> {
         match raw.recv(Mode::NonBlock) {
             Ok(v) => Ok(v),
             Err(RecvErr::Closed) => Err(TryRecvError::Closed),
-            Err(RecvErr::Empty | RecvErr::Timeout) => {
-                // As in `try_send`.
-                crate::runtime::sched::preempt_point();
-                Err(TryRecvError::Empty)
-            }
+            Err(RecvErr::Empty | RecvErr::Timeout) => Err(TryRecvError::Empty),
         }
     }
 

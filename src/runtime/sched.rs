@@ -1639,9 +1639,9 @@ fn exit_syscall(g: &GRef) {
     unpin(g, pinned);
 }
 
-/// Called by `go` after it spawned, and by non-blocking channel operations that found nothing
-/// (`select!` with `default`, `try_send`, `try_recv`), where a goroutine looping without ever
-/// parking passes. Yields if sysmon asked this P to (see `P::preempt`); if sysmon took the P
+/// Called by `go` after it spawned, and by a `select!` that took its `default` case, where a
+/// goroutine looping without ever parking passes. (Not by `try_send`/`try_recv`: the runtime's
+/// own code calls those while it holds locks, where a yield could deadlock its M.) Yields if sysmon asked this P to (see `P::preempt`); if sysmon took the P
 /// away meanwhile (the goroutines living on this M, m.rs, can run only here, so a loop that went
 /// on without a P would starve them: yielding queues it for a P with them instead); or if other
 /// Ms wait for a P and this M has had its time slice.
