@@ -73,8 +73,7 @@ fn ping_pong_hog(
     }
     let (ping, pong) = (Chan::<bool>::new(0), Chan::<bool>::new(0));
     {
-        let (ping, pong, stop, done) =
-            (ping.clone(), pong.clone(), stop.clone(), done.clone());
+        let (ping, pong, stop, done) = (ping.clone(), pong.clone(), stop.clone(), done.clone());
         spawn(Box::new(move || {
             for _ in 0..n {
                 pong.send(ping.recv().unwrap());
@@ -188,7 +187,9 @@ fn main() {
         // stay on the threads where they first ran (docs/soundness.md).
         b.run("PingPongHog", |n| {
             // SAFETY: the goroutines keep nothing tied to their OS thread across a park.
-            Some(ping_pong_hog(n, |f| unsafe { goroutines::go_migratable(f) }))
+            Some(ping_pong_hog(n, |f| unsafe {
+                goroutines::go_migratable(f)
+            }))
         });
         b.run("PingPongHogPinned", |n| Some(ping_pong_hog(n, |f| go(f))));
     });

@@ -27,7 +27,10 @@ use std::time::{Duration, Instant};
 use goroutines::net::PollFd;
 
 fn cached_file(size: usize) -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("goroutines-bench-sys-{}-{size}", std::process::id()));
+    let p = std::env::temp_dir().join(format!(
+        "goroutines-bench-sys-{}-{size}",
+        std::process::id()
+    ));
     std::fs::write(&p, vec![7u8; size]).unwrap();
     std::fs::read(&p).unwrap(); // into the page cache
     p
@@ -102,7 +105,10 @@ fn fs_read_4k(n: u64) -> Option<Duration> {
 fn process_spawn_wait(n: u64) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..n {
-        assert!(goroutines::process::Command::new("true").status().unwrap().success());
+        assert!(goroutines::process::Command::new("true")
+            .status()
+            .unwrap()
+            .success());
     }
     Some(start.elapsed())
 }
@@ -110,7 +116,10 @@ fn process_spawn_wait(n: u64) -> Option<Duration> {
 fn std_process_spawn_wait(n: u64) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..n {
-        assert!(std::process::Command::new("true").status().unwrap().success());
+        assert!(std::process::Command::new("true")
+            .status()
+            .unwrap()
+            .success());
     }
     Some(start.elapsed())
 }
@@ -118,7 +127,10 @@ fn std_process_spawn_wait(n: u64) -> Option<Duration> {
 fn lookup_host(n: u64) -> Option<Duration> {
     let start = Instant::now();
     for _ in 0..n {
-        assert!(goroutines::net::lookup_host("localhost:80").unwrap().next().is_some());
+        assert!(goroutines::net::lookup_host("localhost:80")
+            .unwrap()
+            .next()
+            .is_some());
     }
     Some(start.elapsed())
 }
@@ -174,7 +186,10 @@ fn main() {
             ("FsMetadata/impl=thread-hop", thread_hop_metadata),
             ("FsRead4K", fs_read_4k),
             ("ProcessSpawnWait", process_spawn_wait),
-            ("ProcessSpawnWait/impl=std-goroutine", std_process_spawn_wait),
+            (
+                "ProcessSpawnWait/impl=std-goroutine",
+                std_process_spawn_wait,
+            ),
             ("LookupHost", lookup_host),
             ("PollFdPipePingPong", pollfd_ping_pong),
         ];

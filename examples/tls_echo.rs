@@ -51,7 +51,9 @@ fn serve(conn: TcpStream, cfg: Arc<rustls::ServerConfig>) -> std::io::Result<()>
 
 #[goroutines::main]
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap());
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().unwrap());
     let clients = args.next().unwrap_or(8);
     let rounds = args.next().unwrap_or(100);
     let (server_cfg, client_cfg) = configs();

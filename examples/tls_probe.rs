@@ -35,9 +35,13 @@ fn main() {
         .unwrap_or(200_000);
     // SAFETY: the goroutines below compare thread-local addresses only; they never read or
     // write through one taken before a park.
-    let rt = unsafe { goroutines::Builder::new().max_procs(2).migrate_goroutines(true) }
-        .build()
-        .expect("runtime");
+    let rt = unsafe {
+        goroutines::Builder::new()
+            .max_procs(2)
+            .migrate_goroutines(true)
+    }
+    .build()
+    .expect("runtime");
     let (migrations, stale) = rt.run(move || {
         let stop = Arc::new(AtomicBool::new(false));
         // Busy yielders on every P, so that yielding goroutines move between threads.

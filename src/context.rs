@@ -327,7 +327,11 @@ impl Context {
         }
     }
 
-    fn with_deadline_or_cause(&self, deadline: Instant, cause: Option<Cause>) -> (Context, CancelFunc) {
+    fn with_deadline_or_cause(
+        &self,
+        deadline: Instant,
+        cause: Option<Cause>,
+    ) -> (Context, CancelFunc) {
         match self.deadline() {
             Some(cur) if cur <= deadline => self.derive(Some(cur), false, None),
             _ => self.derive(Some(deadline), true, cause),
@@ -527,7 +531,8 @@ impl Context {
         if st.err.is_some() {
             drop(st);
             if let Some(f) = rec.take() {
-                let _ = crate::runtime::spawn_detached(&rec.sched, f, std::panic::Location::caller());
+                let _ =
+                    crate::runtime::spawn_detached(&rec.sched, f, std::panic::Location::caller());
             }
         } else {
             st.afters.insert(rec.id, rec.clone());
@@ -568,7 +573,12 @@ impl Context {
         }
         if let (true, Some(d)) = (own_deadline, deadline) {
             if d <= Instant::now() {
-                cancel(&node, true, ContextError::DeadlineExceeded, node.deadline_cause.clone());
+                cancel(
+                    &node,
+                    true,
+                    ContextError::DeadlineExceeded,
+                    node.deadline_cause.clone(),
+                );
             } else {
                 arm_deadline(&node, d);
             }
@@ -591,7 +601,12 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
     let weak = Arc::downgrade(node);
     let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
         if let Some(n) = weak.upgrade() {
-            cancel(&n, true, ContextError::DeadlineExceeded, n.deadline_cause.clone());
+            cancel(
+                &n,
+                true,
+                ContextError::DeadlineExceeded,
+                n.deadline_cause.clone(),
+            );
         }
     })));
     let sched = with_current_sched(|s| s.clone());
@@ -677,7 +692,12 @@ impl CancelCauseFunc {
     /// ```
     pub fn cancel(&self, cause: impl Into<Box<dyn Error + Send + Sync>>) {
         let cause: Box<dyn Error + Send + Sync> = cause.into();
-        cancel(&self.node, true, ContextError::Canceled, Some(Cause::from(cause)));
+        cancel(
+            &self.node,
+            true,
+            ContextError::Canceled,
+            Some(Cause::from(cause)),
+        );
     }
 }
 

@@ -83,8 +83,8 @@ pub mod context;
 pub mod fs;
 pub mod net;
 pub mod process;
-pub mod signal;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod time;
 #[cfg(feature = "tokio")]

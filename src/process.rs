@@ -32,8 +32,8 @@ pub use std::process::{ExitStatus, Output, Stdio};
 
 use crate::net::fd::{set_nonblocking, PollIo};
 use crate::net::PollFd;
-use crate::runtime::offload::syscall as blocking;
 use crate::runtime::netpoll::Dir;
+use crate::runtime::offload::syscall as blocking;
 
 /// A process builder (std's [`std::process::Command`]).
 ///
@@ -404,9 +404,7 @@ impl Child {
             o.read_to_end(&mut stdout)?;
         }
         let stderr = match err {
-            Some(h) => h
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?,
             None => Vec::new(),
         };
         let status = self.wait()?;

@@ -145,16 +145,20 @@ pub(crate) fn quit_watched() -> bool {
 
 /// The signals an empty list stands for.
 fn all_catchable() -> Vec<Signal> {
-    (1..32)
-        .filter(|&s| !reserved(s))
-        .map(Signal)
-        .collect()
+    (1..32).filter(|&s| !reserved(s)).map(Signal).collect()
 }
 
 fn reserved(s: i32) -> bool {
     signal_hook::consts::FORBIDDEN.contains(&s)
-        || [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE]
-            .contains(&s)
+        || [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGILL,
+            libc::SIGFPE,
+        ]
+        .contains(&s)
 }
 
 #[track_caller]
@@ -213,7 +217,10 @@ fn hook(sig: i32) {
     let r = unsafe { signal_hook::low_level::register(sig, move || on_signal(sig)) };
     if let Err(e) = r {
         HOOKED[sig as usize].store(false, Ordering::Relaxed);
-        panic!("signal: cannot install a handler for {:?}: {e}", Signal(sig));
+        panic!(
+            "signal: cannot install a handler for {:?}: {e}",
+            Signal(sig)
+        );
     }
 }
 
@@ -223,7 +230,10 @@ fn start_dispatcher() {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: `fds` has room for the two descriptors pipe2 writes.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-            panic!("signal: cannot create the signal pipe: {}", std::io::Error::last_os_error());
+            panic!(
+                "signal: cannot create the signal pipe: {}",
+                std::io::Error::last_os_error()
+            );
         }
         let read_fd = fds[0];
         // The read end blocks: the dispatcher thread sleeps in read(2).

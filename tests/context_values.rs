@@ -61,7 +61,10 @@ fn cancel_cause_is_recorded_and_inherited() {
     let (plain, cancel) = Context::background().with_cancel();
     cancel.cancel();
     let cause = plain.cause().unwrap();
-    assert_eq!(cause.downcast_ref::<ContextError>(), Some(&ContextError::Canceled));
+    assert_eq!(
+        cause.downcast_ref::<ContextError>(),
+        Some(&ContextError::Canceled)
+    );
 
     let (timed, _cancel) = Context::background().with_timeout(Duration::from_millis(1));
     timed.done().recv();
@@ -145,7 +148,8 @@ fn after_func_that_blocks_does_not_block_cancel() {
 /// cancelled by hand; WithoutCancel keeps values and drops cancellation.
 #[test]
 fn deadline_cause_and_without_cancel() {
-    let (timed, _c) = Context::background().with_timeout_cause(Duration::from_millis(1), "too slow");
+    let (timed, _c) =
+        Context::background().with_timeout_cause(Duration::from_millis(1), "too slow");
     timed.done().recv();
     assert_eq!(timed.err(), Some(ContextError::DeadlineExceeded));
     assert_eq!(timed.cause().unwrap().to_string(), "too slow");
@@ -154,7 +158,10 @@ fn deadline_cause_and_without_cancel() {
         Context::background().with_timeout_cause(Duration::from_secs(60), "unused cause");
     cancel.cancel();
     let cause = early.cause().unwrap();
-    assert_eq!(cause.downcast_ref::<ContextError>(), Some(&ContextError::Canceled));
+    assert_eq!(
+        cause.downcast_ref::<ContextError>(),
+        Some(&ContextError::Canceled)
+    );
 
     let (ctx, cancel) = Context::background().with_value(Key1, 5i32).with_cancel();
     let detached = ctx.without_cancel();

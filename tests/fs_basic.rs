@@ -35,7 +35,10 @@ fn round_trip(procs: usize) {
                     fs::rename(&q, &r).unwrap();
                     assert_eq!(fs::metadata(&q).unwrap_err().kind(), ErrorKind::NotFound);
                     assert!(fs::metadata(&r).unwrap().is_file());
-                    assert_eq!(fs::canonicalize(&r).unwrap(), std::fs::canonicalize(&r).unwrap());
+                    assert_eq!(
+                        fs::canonicalize(&r).unwrap(),
+                        std::fs::canonicalize(&r).unwrap()
+                    );
                     let mut names: Vec<_> = fs::read_dir(&sub)
                         .unwrap()
                         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -111,14 +114,38 @@ fn errors_are_std_errors() {
     watchdog(60);
     at_procs(1, || {
         let pairs: Vec<(std::io::Error, std::io::Error)> = vec![
-            (fs::read("/nonexistent/x").unwrap_err(), std::fs::read("/nonexistent/x").unwrap_err()),
-            (fs::File::open("").unwrap_err(), std::fs::File::open("").unwrap_err()),
-            (fs::read_to_string("/proc/self/exe").unwrap_err(), std::fs::read_to_string("/proc/self/exe").unwrap_err()),
-            (fs::remove_file("/").unwrap_err(), std::fs::remove_file("/").unwrap_err()),
-            (fs::create_dir_all("/proc/self/stat/x").unwrap_err(), std::fs::create_dir_all("/proc/self/stat/x").unwrap_err()),
-            (fs::read_dir("/proc/self/stat").unwrap_err(), std::fs::read_dir("/proc/self/stat").unwrap_err()),
-            (fs::OpenOptions::new().open("/").unwrap_err(), std::fs::OpenOptions::new().open("/").unwrap_err()),
-            (fs::write("/nonexistent/x", "a").unwrap_err(), std::fs::write("/nonexistent/x", "a").unwrap_err()),
+            (
+                fs::read("/nonexistent/x").unwrap_err(),
+                std::fs::read("/nonexistent/x").unwrap_err(),
+            ),
+            (
+                fs::File::open("").unwrap_err(),
+                std::fs::File::open("").unwrap_err(),
+            ),
+            (
+                fs::read_to_string("/proc/self/exe").unwrap_err(),
+                std::fs::read_to_string("/proc/self/exe").unwrap_err(),
+            ),
+            (
+                fs::remove_file("/").unwrap_err(),
+                std::fs::remove_file("/").unwrap_err(),
+            ),
+            (
+                fs::create_dir_all("/proc/self/stat/x").unwrap_err(),
+                std::fs::create_dir_all("/proc/self/stat/x").unwrap_err(),
+            ),
+            (
+                fs::read_dir("/proc/self/stat").unwrap_err(),
+                std::fs::read_dir("/proc/self/stat").unwrap_err(),
+            ),
+            (
+                fs::OpenOptions::new().open("/").unwrap_err(),
+                std::fs::OpenOptions::new().open("/").unwrap_err(),
+            ),
+            (
+                fs::write("/nonexistent/x", "a").unwrap_err(),
+                std::fs::write("/nonexistent/x", "a").unwrap_err(),
+            ),
         ];
         for (ours, std) in pairs {
             assert_eq!(ours.kind(), std.kind(), "{ours} vs {std}");
@@ -157,9 +184,18 @@ fn blocking_open_and_read_do_not_block_the_p() {
         drop(w);
         assert_eq!(reader.join().unwrap(), "through the fifo");
         let (worst, ticks) = ticker.finish();
-        assert!(t1 >= 10, "ticker ticked {t1} times while the reader blocked in open");
-        assert!(ticks >= t1 + 10, "ticker stalled while the reader blocked in read: {t1} then {ticks}, worst {worst:?}");
-        assert!(worst < Duration::from_millis(150), "worst ticker gap {worst:?}");
+        assert!(
+            t1 >= 10,
+            "ticker ticked {t1} times while the reader blocked in open"
+        );
+        assert!(
+            ticks >= t1 + 10,
+            "ticker stalled while the reader blocked in read: {t1} then {ticks}, worst {worst:?}"
+        );
+        assert!(
+            worst < Duration::from_millis(150),
+            "worst ticker gap {worst:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
@@ -216,8 +252,15 @@ fn blocking_open_and_read_leave_the_p_to_a_busy_goroutine() {
         stop.store(true, Ordering::Relaxed);
         let worst = yielder.join().unwrap();
         let after = spins.load(Ordering::Relaxed);
-        assert!(after > before + 1000, "the yielder ran only {} times while the reader blocked", after - before);
-        assert!(worst < Duration::from_millis(150), "worst gap between yields {worst:?}");
+        assert!(
+            after > before + 1000,
+            "the yielder ran only {} times while the reader blocked",
+            after - before
+        );
+        assert!(
+            worst < Duration::from_millis(150),
+            "worst gap between yields {worst:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }

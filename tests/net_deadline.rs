@@ -111,10 +111,14 @@ fn read_deadline_wakes_parked_reader<S: Sock>() {
         (e.kind(), t.elapsed(), reader)
     });
     goroutines::time::sleep(Duration::from_millis(50)); // let it park
-    a.read_deadline(Some(Instant::now() - Duration::from_secs(1))).unwrap();
+    a.read_deadline(Some(Instant::now() - Duration::from_secs(1)))
+        .unwrap();
     let (kind, waited, reader) = h.join().unwrap();
     assert_eq!(kind, ErrorKind::TimedOut);
-    assert!(waited >= Duration::from_millis(40), "woke after {waited:?}, before the deadline was set");
+    assert!(
+        waited >= Duration::from_millis(40),
+        "woke after {waited:?}, before the deadline was set"
+    );
     // Applies to the clone and the original alike, at once, until cleared.
     assert_eq!(a.read1().unwrap_err().kind(), ErrorKind::TimedOut);
     assert_eq!(reader.read1().unwrap_err().kind(), ErrorKind::TimedOut);
@@ -129,21 +133,27 @@ fn read_deadline_wakes_parked_reader<S: Sock>() {
     // A future deadline expires by itself, after it and not long before.
     let (c, _d) = S::pair();
     let t = Instant::now();
-    c.read_deadline(Some(t + Duration::from_millis(30))).unwrap();
+    c.read_deadline(Some(t + Duration::from_millis(30)))
+        .unwrap();
     assert_eq!(c.read1().unwrap_err().kind(), ErrorKind::TimedOut);
     assert!(t.elapsed() >= Duration::from_millis(30));
     // Moving the deadline later while parked: the reader re-parks until the new one.
     let c2 = c.clone_handle();
-    c.read_deadline(Some(Instant::now() + Duration::from_secs(30))).unwrap();
+    c.read_deadline(Some(Instant::now() + Duration::from_secs(30)))
+        .unwrap();
     let h = goroutines::go(move || {
         let t = Instant::now();
         (c2.read1().unwrap_err().kind(), t.elapsed())
     });
     goroutines::time::sleep(Duration::from_millis(20));
-    c.read_deadline(Some(Instant::now() + Duration::from_millis(40))).unwrap();
+    c.read_deadline(Some(Instant::now() + Duration::from_millis(40)))
+        .unwrap();
     let (kind, waited) = h.join().unwrap();
     assert_eq!(kind, ErrorKind::TimedOut);
-    assert!(waited >= Duration::from_millis(55) && waited < Duration::from_secs(20), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(55) && waited < Duration::from_secs(20),
+        "{waited:?}"
+    );
     // set_read_timeout still bounds each call, as std's.
     c.read_deadline(None).unwrap();
     c.read_timeout(Some(Duration::from_millis(10))).unwrap();
@@ -196,7 +206,8 @@ fn parked_reader_does_not_block_the_p() {
     at_procs(1, || {
         let ticker = GapTicker::start();
         let (a, _b) = UnixStream::pair().unwrap();
-        a.set_read_deadline(Some(Instant::now() + Duration::from_secs(30))).unwrap();
+        a.set_read_deadline(Some(Instant::now() + Duration::from_secs(30)))
+            .unwrap();
         let r = a.try_clone().unwrap();
         let h = goroutines::go(move || (&r).read(&mut [0u8; 1]).unwrap_err().kind());
         goroutines::time::sleep(Duration::from_millis(150));

@@ -65,7 +65,12 @@ fn names_in_connect_bind_send_to() {
 
             let u = UdpSocket::bind("localhost:0").unwrap();
             let to = format!("localhost:{}", u.local_addr().unwrap().port());
-            let v = UdpSocket::bind(if u.local_addr().unwrap().is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" }).unwrap();
+            let v = UdpSocket::bind(if u.local_addr().unwrap().is_ipv4() {
+                "127.0.0.1:0"
+            } else {
+                "[::1]:0"
+            })
+            .unwrap();
             assert_eq!(v.send_to(b"dgram", to.as_str()).unwrap(), 5);
             let mut buf = [0u8; 16];
             let (n, _) = u.recv_from(&mut buf).unwrap();
@@ -83,7 +88,13 @@ fn concurrent_lookups_do_not_block_the_p() {
     at_procs(1, || {
         let ticker = GapTicker::start();
         let hs: Vec<_> = (0..200)
-            .map(|i| goroutines::go(move || lookup_host(&format!("localhost:{}", 1000 + i)).unwrap().count()))
+            .map(|i| {
+                goroutines::go(move || {
+                    lookup_host(&format!("localhost:{}", 1000 + i))
+                        .unwrap()
+                        .count()
+                })
+            })
             .collect();
         for h in hs {
             assert!(h.join().unwrap() >= 1);
@@ -91,6 +102,9 @@ fn concurrent_lookups_do_not_block_the_p() {
         goroutines::time::sleep(Duration::from_millis(20));
         let (worst, ticks) = ticker.finish();
         assert!(ticks >= 2);
-        assert!(worst < Duration::from_millis(150), "worst ticker gap {worst:?}");
+        assert!(
+            worst < Duration::from_millis(150),
+            "worst ticker gap {worst:?}"
+        );
     });
 }

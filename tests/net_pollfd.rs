@@ -114,7 +114,10 @@ fn readable_does_not_block_the_p() {
         let (worst, ticks) = ticker.finish();
         assert!(before >= 20, "ticker ticked only {before} times in 200 ms");
         assert!(ticks >= before);
-        assert!(worst < Duration::from_millis(150), "worst ticker gap {worst:?}");
+        assert!(
+            worst < Duration::from_millis(150),
+            "worst ticker gap {worst:?}"
+        );
     });
 }
 
@@ -180,13 +183,17 @@ fn new_sets_nonblocking_and_into_inner_deregisters() {
         let flags = unsafe { libc::fcntl(r.as_raw_fd(), libc::F_GETFL) };
         assert_ne!(flags & libc::O_NONBLOCK, 0);
         assert_eq!(
-            r.readable_timeout(Duration::from_millis(5)).unwrap_err().kind(),
+            r.readable_timeout(Duration::from_millis(5))
+                .unwrap_err()
+                .kind(),
             ErrorKind::TimedOut
         ); // now registered
         let r = r.into_inner();
         let r = PollFd::new(r).unwrap();
         assert_eq!(
-            r.readable_timeout(Duration::from_millis(5)).unwrap_err().kind(),
+            r.readable_timeout(Duration::from_millis(5))
+                .unwrap_err()
+                .kind(),
             ErrorKind::TimedOut
         );
         (&w).write_all(b"y").unwrap();

@@ -66,7 +66,10 @@ fn handshake_and_echo(procs: usize) {
             sent += msg.len();
         }
         assert!(!c.conn.is_handshaking());
-        assert!(c.conn.peer_certificates().is_some_and(|certs| certs.len() == 1));
+        assert!(c
+            .conn
+            .peer_certificates()
+            .is_some_and(|certs| certs.len() == 1));
         c.conn.send_close_notify();
         c.flush().unwrap();
         let (total, version) = server.join().unwrap();
@@ -106,7 +109,10 @@ fn untrusted_certificate_fails_cleanly() {
         let name = ServerName::try_from("localhost").unwrap();
         let tls = rustls::ClientConnection::new(other_client, name).unwrap();
         let mut c = rustls::StreamOwned::new(tls, TcpStream::connect(addr).unwrap());
-        let e = c.write_all(b"hello").and_then(|_| c.flush()).and_then(|_| c.read(&mut [0u8; 1]).map(|_| ()));
+        let e = c
+            .write_all(b"hello")
+            .and_then(|_| c.flush())
+            .and_then(|_| c.read(&mut [0u8; 1]).map(|_| ()));
         assert_eq!(e.unwrap_err().kind(), std::io::ErrorKind::InvalidData);
         drop(c);
         assert!(server.join().unwrap());

@@ -21,7 +21,10 @@ fn echo_by_path(procs: usize) {
     let srv_path = sock_path(&format!("srv{procs}.sock"));
     at_procs(procs, move || {
         let srv = UnixDatagram::bind(&srv_path).unwrap();
-        assert_eq!(srv.local_addr().unwrap().as_pathname(), Some(srv_path.as_path()));
+        assert_eq!(
+            srv.local_addr().unwrap().as_pathname(),
+            Some(srv_path.as_path())
+        );
         let server = goroutines::go(move || {
             let mut buf = [0u8; 64];
             for _ in 0..100 {
@@ -117,9 +120,14 @@ fn timeouts_errors_and_conversions() {
         let (a, b) = UnixDatagram::pair().unwrap();
         b.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
         assert_eq!(b.read_timeout().unwrap(), Some(Duration::from_millis(20)));
-        assert_eq!(b.recv(&mut [0u8; 4]).unwrap_err().kind(), ErrorKind::TimedOut);
         assert_eq!(
-            a.set_write_timeout(Some(Duration::ZERO)).unwrap_err().kind(),
+            b.recv(&mut [0u8; 4]).unwrap_err().kind(),
+            ErrorKind::TimedOut
+        );
+        assert_eq!(
+            a.set_write_timeout(Some(Duration::ZERO))
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidInput
         );
         let c = b.try_clone().unwrap();

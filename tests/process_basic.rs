@@ -75,10 +75,15 @@ fn missing_program_is_std_error() {
     watchdog(60);
     at_procs(1, || {
         let ours = Command::new("/nonexistent/program").spawn().unwrap_err();
-        let std = std::process::Command::new("/nonexistent/program").spawn().unwrap_err();
+        let std = std::process::Command::new("/nonexistent/program")
+            .spawn()
+            .unwrap_err();
         assert_eq!(ours.kind(), ErrorKind::NotFound);
         assert_eq!(ours.raw_os_error(), std.raw_os_error());
-        let ours = Command::new("ls").current_dir("/nonexistent").status().unwrap_err();
+        let ours = Command::new("ls")
+            .current_dir("/nonexistent")
+            .status()
+            .unwrap_err();
         assert_eq!(ours.kind(), ErrorKind::NotFound);
     });
 }
@@ -116,7 +121,11 @@ fn stdio_pipes_park_in_the_netpoller() {
 fn pipe_between_children() {
     watchdog(60);
     at_procs(1, || {
-        let mut a = Command::new("echo").arg("piped").stdout(Stdio::piped()).spawn().unwrap();
+        let mut a = Command::new("echo")
+            .arg("piped")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         let out: Stdio = a.stdout.take().unwrap().try_into().unwrap();
         let o = Command::new("cat").stdin(out).output().unwrap();
         assert_eq!(o.stdout, b"piped\n");
@@ -147,8 +156,15 @@ fn wait_and_read_do_not_block_the_p() {
         assert!(c.wait().unwrap().success());
         assert_eq!(reader.join().unwrap(), "done\n");
         let (worst, ticks) = ticker.finish();
-        assert!(ticks >= t0 + 50, "ticker ticked {} times in 300 ms", ticks - t0);
-        assert!(worst < Duration::from_millis(150), "worst ticker gap {worst:?}");
+        assert!(
+            ticks >= t0 + 50,
+            "ticker ticked {} times in 300 ms",
+            ticks - t0
+        );
+        assert!(
+            worst < Duration::from_millis(150),
+            "worst ticker gap {worst:?}"
+        );
     });
 }
 
@@ -188,8 +204,14 @@ fn thousand_children_without_a_thousand_threads() {
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         sampler.join().unwrap();
-        (peak.load(std::sync::atomic::Ordering::Relaxed), start.elapsed())
+        (
+            peak.load(std::sync::atomic::Ordering::Relaxed),
+            start.elapsed(),
+        )
     });
     eprintln!("1000 children: peak {peak} threads (from {before}), {elapsed:?} wall");
-    assert!(peak < before + 100, "peak {peak} threads for 1,000 waiting children");
+    assert!(
+        peak < before + 100,
+        "peak {peak} threads for 1,000 waiting children"
+    );
 }

@@ -58,7 +58,12 @@ fn named_goroutine_in_panic_message() {
         return;
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "named_goroutine_in_panic_message", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "named_goroutine_in_panic_message",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GOROUTINES_TEST_CHILD", "1")
         .output()
         .unwrap();
@@ -112,7 +117,12 @@ fn stack_size_outside_limits_is_an_error() {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bytes}: {e}");
         assert!(e.to_string().contains("Goroutine::stack_size"), "{e}");
     }
-    Goroutine::new().stack_size(16 * 1024).spawn(|| ()).unwrap().join().unwrap();
+    Goroutine::new()
+        .stack_size(16 * 1024)
+        .spawn(|| ())
+        .unwrap()
+        .join()
+        .unwrap();
 }
 
 /// Small and default stacks freed together (a P's cache holds both, and gives them back to
@@ -127,7 +137,11 @@ fn mixed_stack_sizes_are_reused_by_size() {
             let hs: Vec<_> = (0..300)
                 .map(|i| {
                     let b = Goroutine::new();
-                    let b = if i % 2 == 0 { b.stack_size(32 * 1024) } else { b };
+                    let b = if i % 2 == 0 {
+                        b.stack_size(32 * 1024)
+                    } else {
+                        b
+                    };
                     b.spawn(|| use_stack(8)).unwrap()
                 })
                 .collect();
@@ -137,7 +151,9 @@ fn mixed_stack_sizes_are_reused_by_size() {
             // 200 KiB of frames (80 KiB in debug builds, whose frames are two to three times
             // larger): fine on the default 256 KiB stack, fatal on a 32 KiB one.
             let kib = if cfg!(debug_assertions) { 80 } else { 200 };
-            let hs: Vec<_> = (0..300).map(|_| goroutines::go(move || use_stack(kib))).collect();
+            let hs: Vec<_> = (0..300)
+                .map(|_| goroutines::go(move || use_stack(kib)))
+                .collect();
             for h in hs {
                 h.join().unwrap();
             }
@@ -161,7 +177,10 @@ fn done_in_select_with_timeout() {
             recv(h.done()) -> _ => false,
             recv(after(Duration::from_millis(20))) -> _ => true,
         };
-        assert!(timed_out, "done() was ready while the goroutine was blocked");
+        assert!(
+            timed_out,
+            "done() was ready while the goroutine was blocked"
+        );
         assert!(!h.is_finished());
         gate.close();
         let start = Instant::now();
@@ -221,7 +240,10 @@ fn join_timeout_does_not_block_the_p() {
         let h = h.join_timeout(Duration::from_millis(300)).unwrap_err();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let worst = ticker.join().unwrap();
-        assert!(worst < Duration::from_millis(200), "ticker stalled {worst:?}");
+        assert!(
+            worst < Duration::from_millis(200),
+            "ticker stalled {worst:?}"
+        );
         gate.close();
         h.join().unwrap();
     });

@@ -80,7 +80,9 @@ fn values_are_dropped_when_the_goroutine_ends_before_join_returns() {
 #[test]
 fn on_a_plain_thread_it_is_a_thread_local() {
     COUNT.with(|c| c.set(41));
-    let other = std::thread::spawn(|| COUNT.with(|c| c.get())).join().unwrap();
+    let other = std::thread::spawn(|| COUNT.with(|c| c.get()))
+        .join()
+        .unwrap();
     assert_eq!(other, 0);
     COUNT.with(|c| c.set(c.get() + 1));
     assert_eq!(COUNT.with(|c| c.get()), 42);

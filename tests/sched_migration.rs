@@ -21,7 +21,9 @@ fn yields() -> u64 {
 
 /// Four goroutines yield `yields() / 4` times each beside busy yielders that keep every P busy;
 /// returns, for each, how many OS threads it was seen on.
-fn run_workers(spawn: fn(Box<dyn FnOnce() -> (u64, usize) + Send>) -> JoinHandle<(u64, usize)>) -> Vec<usize> {
+fn run_workers(
+    spawn: fn(Box<dyn FnOnce() -> (u64, usize) + Send>) -> JoinHandle<(u64, usize)>,
+) -> Vec<usize> {
     let yields = yields();
     let stop = Arc::new(AtomicBool::new(false));
     // Background goroutines keep every P busy, so that a goroutine that may move does.
@@ -51,7 +53,10 @@ fn run_workers(spawn: fn(Box<dyn FnOnce() -> (u64, usize) + Send>) -> JoinHandle
         for i in 0..yields / 4 {
             expect = expect.wrapping_mul(6364136223846793005).wrapping_add(i);
         }
-        assert_eq!(acc, expect, "state on the goroutine's stack survives its switches");
+        assert_eq!(
+            acc, expect,
+            "state on the goroutine's stack survives its switches"
+        );
         seen.push(threads);
     }
     stop.store(true, Ordering::Relaxed);

@@ -41,7 +41,9 @@ fn scoped_handles_return_results() {
         let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
         let lens = goroutines::scope(|s| {
             let hs: Vec<_> = words.iter().map(|w| s.go(move || w.len())).collect();
-            hs.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+            hs.into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
         });
         assert_eq!(lens, [1, 2, 3]);
     });

@@ -34,7 +34,10 @@ fn rt1() -> Runtime {
 
 /// A goroutine that sleeps 2 ms in a loop and records its worst gap once `measure` is set,
 /// until `stop`.
-fn ticker(stop: Arc<AtomicBool>, measure: Arc<AtomicBool>) -> goroutines::JoinHandle<(Duration, u64)> {
+fn ticker(
+    stop: Arc<AtomicBool>,
+    measure: Arc<AtomicBool>,
+) -> goroutines::JoinHandle<(Duration, u64)> {
     go(ticker_body(stop, measure))
 }
 

@@ -18,16 +18,18 @@ use goroutines::{go, max_procs};
 /// A ticker made of runtime sleeps: counts ticks of about 1 ms until `stop`.
 fn ticker(stop: Arc<AtomicBool>, ticks: Arc<AtomicU64>) -> goroutines::JoinHandle<Duration> {
     // SAFETY: the ticker keeps nothing tied to its OS thread across its parks.
-    unsafe { goroutines::go_migratable(move || {
-        let mut worst = Duration::ZERO;
-        while !stop.load(Ordering::SeqCst) {
-            let t = Instant::now();
-            park::park_until(WaitReason::Sleep, t + Duration::from_millis(1));
-            worst = worst.max(t.elapsed());
-            ticks.fetch_add(1, Ordering::SeqCst);
-        }
-        worst
-    }) }
+    unsafe {
+        goroutines::go_migratable(move || {
+            let mut worst = Duration::ZERO;
+            while !stop.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                park::park_until(WaitReason::Sleep, t + Duration::from_millis(1));
+                worst = worst.max(t.elapsed());
+                ticks.fetch_add(1, Ordering::SeqCst);
+            }
+            worst
+        })
+    }
 }
 
 #[goroutines::test]

@@ -70,14 +70,23 @@ fn several_channels_watch_one_signal() {
         signal::notify(&a, &[Signal::USR2]);
         signal::notify(&b, &[Signal::USR2, Signal::USR2]);
         raise(Signal::USR2);
-        assert_eq!(a.recv_timeout(Duration::from_secs(10)).unwrap(), Signal::USR2);
-        assert_eq!(b.recv_timeout(Duration::from_secs(10)).unwrap(), Signal::USR2);
+        assert_eq!(
+            a.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Signal::USR2
+        );
+        assert_eq!(
+            b.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Signal::USR2
+        );
         // One channel for the signal from `notify` twice: delivered once.
         assert!(b.recv_timeout(Duration::from_millis(50)).is_err());
         // Stop `a`: b still gets it, a does not.
         signal::stop(&a);
         raise(Signal::USR2);
-        assert_eq!(b.recv_timeout(Duration::from_secs(10)).unwrap(), Signal::USR2);
+        assert_eq!(
+            b.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Signal::USR2
+        );
         assert!(a.recv_timeout(Duration::from_millis(50)).is_err());
     });
 }
@@ -94,11 +103,17 @@ fn full_channel_drops_the_signal() {
         signal::notify(&other, &[Signal::WINCH]);
         raise(Signal::WINCH);
         // `other` gets it even though `ch` is full (the dispatcher did not block on `ch`).
-        assert_eq!(other.recv_timeout(Duration::from_secs(10)).unwrap(), Signal::WINCH);
+        assert_eq!(
+            other.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Signal::WINCH
+        );
         assert_eq!(ch.len(), 1);
         assert_eq!(ch.recv().unwrap(), Signal::from_raw(0)); // the dropped one is not queued
         raise(Signal::WINCH);
-        assert_eq!(ch.recv_timeout(Duration::from_secs(10)).unwrap(), Signal::WINCH);
+        assert_eq!(
+            ch.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Signal::WINCH
+        );
         signal::stop(&ch);
         signal::stop(&other);
     });
@@ -120,14 +135,22 @@ fn ignore_keeps_the_process_alive() {
 #[test]
 fn uncatchable_signals_panic_with_a_message() {
     let ch: Chan<Signal> = Chan::new(1);
-    for (s, name) in [(libc::SIGKILL, "SIGKILL"), (libc::SIGSTOP, "SIGSTOP"), (libc::SIGSEGV, "SIGSEGV")] {
-        let e = std::panic::catch_unwind(|| signal::notify(&ch, &[Signal::from_raw(s)])).unwrap_err();
+    for (s, name) in [
+        (libc::SIGKILL, "SIGKILL"),
+        (libc::SIGSTOP, "SIGSTOP"),
+        (libc::SIGSEGV, "SIGSEGV"),
+    ] {
+        let e =
+            std::panic::catch_unwind(|| signal::notify(&ch, &[Signal::from_raw(s)])).unwrap_err();
         let msg = e.downcast_ref::<String>().unwrap();
         assert_eq!(msg, &format!("signal: {name} cannot be caught or ignored"));
         assert!(std::panic::catch_unwind(|| signal::ignore(&[Signal::from_raw(s)])).is_err());
     }
     let e = std::panic::catch_unwind(|| signal::reset(&[Signal::from_raw(99)])).unwrap_err();
-    assert_eq!(e.downcast_ref::<String>().unwrap(), "signal: invalid signal number 99");
+    assert_eq!(
+        e.downcast_ref::<String>().unwrap(),
+        "signal: invalid signal number 99"
+    );
 }
 
 // ---- cases that end the process, run in a child ----
@@ -148,7 +171,11 @@ fn wait_ready(c: &mut std::process::Child) {
     let mut line = String::new();
     loop {
         line.clear();
-        assert_ne!(out.read_line(&mut line).unwrap(), 0, "child ended before ready");
+        assert_ne!(
+            out.read_line(&mut line).unwrap(),
+            0,
+            "child ended before ready"
+        );
         if line.trim().ends_with("ready") {
             break;
         }
@@ -165,7 +192,9 @@ fn stderr_of(c: &mut std::process::Child) -> String {
 
 #[test]
 fn child_case() {
-    let Ok(case) = std::env::var("GOROUTINES_SIGNAL_CASE") else { return };
+    let Ok(case) = std::env::var("GOROUTINES_SIGNAL_CASE") else {
+        return;
+    };
     goroutines::run(move || {
         let ch: Chan<Signal> = Chan::new(1);
         match case.as_str() {
@@ -242,6 +271,11 @@ fn reset_and_stop_restore_the_default_action() {
         let mut c = child(case, "");
         wait_ready(&mut c);
         let st = c.wait().unwrap();
-        assert_eq!(st.signal(), Some(sig), "{case}: {st:?} {}", stderr_of(&mut c));
+        assert_eq!(
+            st.signal(),
+            Some(sig),
+            "{case}: {st:?} {}",
+            stderr_of(&mut c)
+        );
     }
 }

@@ -55,8 +55,15 @@ fn errgroup_first_error_cancels_the_others() {
             });
             let start = std::time::Instant::now();
             assert_eq!(g.wait(), Err("first"), "at {procs} Ps");
-            assert!(start.elapsed() < Duration::from_secs(30), "workers did not stop early");
-            assert_eq!(stopped.load(Ordering::SeqCst), 6, "every worker saw the cancellation");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "workers did not stop early"
+            );
+            assert_eq!(
+                stopped.load(Ordering::SeqCst),
+                6,
+                "every worker saw the cancellation"
+            );
             assert!(ctx.err().is_some());
         });
     }

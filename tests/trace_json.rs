@@ -210,9 +210,9 @@ fn a_traced_program_has_rows_slices_flows_and_counters() {
     // and the global queue.
     let counters: Vec<&Value> = events(&v).iter().filter(|e| e["ph"] == "C").collect();
     assert!(counters.iter().any(|e| e["name"] == "runq"
-        && e["args"].as_object().is_some_and(|a| a
-            .iter()
-            .any(|(k, n)| k.starts_with('P') && n.is_u64()))));
+        && e["args"]
+            .as_object()
+            .is_some_and(|a| a.iter().any(|(k, n)| k.starts_with('P') && n.is_u64()))));
     assert!(counters.iter().any(|e| e["args"]["global"].is_u64()));
 }
 

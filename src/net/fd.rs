@@ -344,7 +344,9 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
         if flags < 0 {
             return Err(io::Error::last_os_error());
         }
-        if flags & libc::O_NONBLOCK == 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+        if flags & libc::O_NONBLOCK == 0
+            && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+        {
             return Err(io::Error::last_os_error());
         }
     }
@@ -381,7 +383,8 @@ macro_rules! deadline_methods {
         /// ```
         pub fn set_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
             self.io.set_deadline($crate::runtime::netpoll::Dir::Read, t);
-            self.io.set_deadline($crate::runtime::netpoll::Dir::Write, t);
+            self.io
+                .set_deadline($crate::runtime::netpoll::Dir::Write, t);
             Ok(())
         }
 
@@ -419,7 +422,8 @@ macro_rules! deadline_methods {
         /// drop(b);
         /// ```
         pub fn set_write_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
-            self.io.set_deadline($crate::runtime::netpoll::Dir::Write, t);
+            self.io
+                .set_deadline($crate::runtime::netpoll::Dir::Write, t);
             Ok(())
         }
     };

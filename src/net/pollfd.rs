@@ -165,7 +165,9 @@ impl<T: AsRawFd> PollFd<T> {
     /// assert_eq!(a.get_ref().as_raw_fd(), fd);
     /// ```
     pub fn get_ref(&self) -> &T {
-        self.inner.as_ref().expect("PollFd: inner is present until drop")
+        self.inner
+            .as_ref()
+            .expect("PollFd: inner is present until drop")
     }
 
     /// Deregisters the fd from the netpoller and gives the value back (still non-blocking).
@@ -177,7 +179,9 @@ impl<T: AsRawFd> PollFd<T> {
     /// ```
     pub fn into_inner(mut self) -> T {
         drop(self.io.take());
-        self.inner.take().expect("PollFd: inner is present until drop")
+        self.inner
+            .take()
+            .expect("PollFd: inner is present until drop")
     }
 }
 
@@ -202,6 +206,8 @@ impl<T: AsRawFd> AsRawFd for PollFd<T> {
 
 impl<T: AsRawFd + std::fmt::Debug> std::fmt::Debug for PollFd<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PollFd").field("inner", self.get_ref()).finish()
+        f.debug_struct("PollFd")
+            .field("inner", self.get_ref())
+            .finish()
     }
 }

@@ -17,8 +17,8 @@ use std::io;
 use std::panic::Location;
 use std::sync::Arc;
 
-use super::join::JoinHandle;
 use super::builder::check_stack;
+use super::join::JoinHandle;
 use super::stack::round_stack_size;
 use super::with_current_sched;
 

@@ -16,8 +16,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::g::GoroutineId;
 use super::park::{self, Unparker, WaitReason};
@@ -166,7 +166,9 @@ impl<T> Packet<T> {
 
 impl<T> Drop for Packet<T> {
     fn drop(&mut self) {
-        let Some(scope) = self.scope.take() else { return };
+        let Some(scope) = self.scope.take() else {
+            return;
+        };
         let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         // A panic nobody joined is the scope's to report.
         let unhandled_panic = matches!(st, State::Done(Err(_)));
@@ -295,7 +297,12 @@ impl<T> Future for JoinFuture<T> {
     type Output = std::thread::Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self.handle.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self
+            .handle
+            .packet
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         match &mut *st {
             State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
                 State::Done(r) => Poll::Ready(r),
@@ -330,7 +337,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> std::fmt::Debug for JoinFuture<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinFuture").field("id", &self.handle.id).finish()
+        f.debug_struct("JoinFuture")
+            .field("id", &self.handle.id)
+            .finish()
     }
 }
 

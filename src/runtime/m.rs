@@ -136,7 +136,10 @@ impl M {
     /// call out while holding it).
     #[allow(clippy::mut_from_ref)]
     fn own(&self) -> &mut Own {
-        debug_assert!(std::ptr::eq(current_m(), self), "own queue touched off its M");
+        debug_assert!(
+            std::ptr::eq(current_m(), self),
+            "own queue touched off its M"
+        );
         // SAFETY: only this M's thread calls `own` (callers' contract, checked in debug
         // builds), never re-entrantly (each method below borrows once and returns).
         unsafe { &mut *self.own.get() }

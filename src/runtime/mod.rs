@@ -81,10 +81,10 @@ pub use g::GoroutineId;
 pub use goroutine::Goroutine;
 pub use join::{JoinFuture, JoinHandle};
 pub use local::GoroutineLocalKey;
-pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use metrics::Metrics;
 pub use park::WaitReason;
 use sched::Sched;
+pub use scope::{scope, Scope, ScopedJoinHandle};
 
 /// A goroutine runtime: a scheduler with its Ps and Ms.
 ///
@@ -133,7 +133,12 @@ impl Runtime {
         T: Send + 'static,
     {
         let top = !g::in_goroutine();
-        let (h, main) = match spawn_g(&self.sched, f, Location::caller(), goroutine::SpawnOpts::default()) {
+        let (h, main) = match spawn_g(
+            &self.sched,
+            f,
+            Location::caller(),
+            goroutine::SpawnOpts::default(),
+        ) {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };

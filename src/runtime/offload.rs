@@ -110,10 +110,9 @@ fn worker() {
         // it works for.
         st.idle += 1;
         super::deadlock::AUX_THREADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let (g, timeout) = p
-            .cv
-            .wait_timeout(st, IDLE)
-            .unwrap_or_else(|e| e.into_inner());
+        let (g, timeout) =
+            p.cv.wait_timeout(st, IDLE)
+                .unwrap_or_else(|e| e.into_inner());
         st = g;
         st.idle -= 1;
         super::deadlock::AUX_THREADS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);

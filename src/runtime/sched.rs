@@ -1257,9 +1257,7 @@ impl Sched {
         };
         let (_g, _) = self
             .sysmon_cv
-            .wait_timeout_while(g, limit, |_| {
-                self.sysmon_sleeping.load(Ordering::SeqCst)
-            })
+            .wait_timeout_while(g, limit, |_| self.sysmon_sleeping.load(Ordering::SeqCst))
             .unwrap_or_else(|e| e.into_inner());
         self.sysmon_sleeping.store(false, Ordering::SeqCst);
     }
@@ -1661,7 +1659,10 @@ pub(crate) fn preempt_point() {
     // SAFETY: a P holds the address of its live Sched (`P::sched`); `me` is this thread's M,
     // whose `p_since` only this thread touches.
     let slice_over = !lost
-        && unsafe { &*(p.sched as *const Sched) }.npwait.load(Ordering::Relaxed) > 0
+        && unsafe { &*(p.sched as *const Sched) }
+            .npwait
+            .load(Ordering::Relaxed)
+            > 0
         && unsafe { &*me }.p_since.get().elapsed() >= TIME_SLICE;
     if lost || slice_over || p.preempt.load(Ordering::Relaxed) {
         if !lost {

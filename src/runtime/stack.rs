@@ -404,7 +404,10 @@ pub(crate) fn free_batch(stacks: impl IntoIterator<Item = Stack>) {
             _ => {
                 let size = s.size;
                 pool_for(&mut pools, size);
-                pools.iter().position(|p| p.size == size).expect("pool just made")
+                pools
+                    .iter()
+                    .position(|p| p.size == size)
+                    .expect("pool just made")
             }
         };
         cur = Some(i);

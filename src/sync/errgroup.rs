@@ -231,7 +231,8 @@ impl<E: Send + 'static> ErrGroup<E> {
             }
             // `exit` drops here: the slot is freed and the goroutine counted out last.
         };
-        let r = crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
+        let r =
+            crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
         if let Err(e) = r {
             // The body was dropped unrun, and with it `exit`: the count is back where it was.
             panic!("{e}");
@@ -274,7 +275,9 @@ impl<E: Send + 'static> ErrGroup<E> {
         let active = self.inner.limited.load(Ordering::Relaxed);
         if active != 0 {
             drop(sem);
-            panic!("errgroup: modify limit while {active} goroutines in the group are still active");
+            panic!(
+                "errgroup: modify limit while {active} goroutines in the group are still active"
+            );
         }
         *sem = Some(Arc::new(Semaphore::new(n.min(isize::MAX as usize))));
     }

@@ -239,7 +239,8 @@ impl WaitGroup {
             let _done = done;
             f();
         };
-        let r = crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
+        let r =
+            crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
         if let Err(e) = r {
             // The body was dropped unrun, and `done` with it: the counter is back.
             panic!("{e}");

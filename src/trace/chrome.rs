@@ -477,7 +477,11 @@ impl Timeline {
             match meta.names.get(&s.g) {
                 Some(name) => {
                     write_str(w, &format!("G{} {name}", s.g))?;
-                    write!(w, ",\"cat\":\"goroutine\",\"args\":{{\"goroutine\":{},\"goroutine_name\":", s.g)?;
+                    write!(
+                        w,
+                        ",\"cat\":\"goroutine\",\"args\":{{\"goroutine\":{},\"goroutine_name\":",
+                        s.g
+                    )?;
                     write_str(w, name)?;
                     write!(w, ",\"spawn_site\":")?;
                 }
