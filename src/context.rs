@@ -43,6 +43,7 @@
 //! a cancelCtx" probing or propagation goroutine. Values keyed by type alone (a type map) were
 //! rejected: Go's key-and-value pairs let one type name several values.
 
+use crate::util::lock;
 use std::any::Any;
 use std::collections::HashMap;
 use std::error::Error;
@@ -172,7 +173,7 @@ struct AfterRec {
 
 impl AfterRec {
     fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
-        self.f.lock().unwrap_or_else(|e| e.into_inner()).take()
+        lock(&self.f).take()
     }
 }
 
@@ -207,7 +208,7 @@ struct State {
 
 impl Node {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 

@@ -90,6 +90,7 @@ pub mod time;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod trace;
+pub(crate) mod util;
 
 pub use bridge::block_on;
 pub use chan::{

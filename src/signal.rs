@@ -45,6 +45,7 @@
 //! dispatcher (it would tie delivery to one runtime; the thread serves every runtime and plain
 //! threads alike).
 
+use crate::util::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
@@ -134,7 +135,7 @@ static PIPE_W: AtomicI32 = AtomicI32::new(-1);
 static WATCHERS: Mutex<Option<HashMap<i32, Vec<Chan<Signal>>>>> = Mutex::new(None);
 
 fn watchers() -> MutexGuard<'static, Option<HashMap<i32, Vec<Chan<Signal>>>>> {
-    WATCHERS.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&WATCHERS)
 }
 
 /// True while some channel watches SIGQUIT (the SIGQUIT dump then stays out of the way).

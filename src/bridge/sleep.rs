@@ -6,6 +6,7 @@
 //! then takes the waker, both under the waker's mutex, so either the poll sees `fired` or the
 //! action sees the waker: no lost wake-up. Dropping the future stops the timer.
 
+use crate::util::lock;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -74,7 +75,7 @@ impl FireGen for Shared {
         // Relaxed is enough: the waker mutex below orders this store with a poll's re-check
         // (module docs), and nothing else is published through `fired`.
         self.fired.store(true, Ordering::Relaxed);
-        let w = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let w = lock(&self.waker).take();
         if let Some(w) = w {
             w.wake();
         }
@@ -108,7 +109,7 @@ impl Future for Sleep {
                 shared,
             }
         });
-        let mut slot = armed.shared.waker.lock().unwrap_or_else(|e| e.into_inner());
+        let mut slot = lock(&armed.shared.waker);
         if armed.shared.fired.load(Ordering::Relaxed) {
             return Poll::Ready(());
         }

@@ -14,17 +14,12 @@
 //! States of `key`: `UNLOCKED`, `LOCKED` (no sleeper), `SLEEPING` (locked, and a locker may be
 //! asleep on the futex: the unlocker must wake one).
 
+use crate::util::{futex_wait, futex_wake, ncpu, ACTIVE_SPIN, ACTIVE_SPIN_CNT};
 use std::sync::atomic::{AtomicU32, Ordering};
-
-use crate::runtime::ncpu;
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const SLEEPING: u32 = 2;
-
-/// Spins of the active phase before yielding, as Go's `active_spin` and `active_spin_cnt`.
-const ACTIVE_SPIN: u32 = 4;
-const ACTIVE_SPIN_CNT: u32 = 30;
 
 pub(crate) struct Lock {
     key: AtomicU32,
@@ -77,7 +72,7 @@ impl Lock {
                 return;
             }
             wait = SLEEPING;
-            futex_wait(&self.key, SLEEPING);
+            futex_wait(&self.key, SLEEPING, None);
         }
     }
 
@@ -100,32 +95,5 @@ impl Lock {
         if self.key.swap(UNLOCKED, Ordering::Release) == SLEEPING {
             futex_wake(&self.key);
         }
-    }
-}
-
-fn futex_wait(word: &AtomicU32, expected: u32) {
-    // SAFETY: the futex word is a live AtomicU32 borrowed for the call; a null timeout means
-    // "no timeout"; FUTEX_WAIT only reads the word. Spurious returns (EINTR, EAGAIN) are fine:
-    // the caller loops.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            std::ptr::null::<libc::timespec>(),
-        );
-    }
-}
-
-fn futex_wake(word: &AtomicU32) {
-    // SAFETY: the futex word is a live AtomicU32; FUTEX_WAKE does not access memory.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            1,
-        );
     }
 }

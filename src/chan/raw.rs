@@ -2,6 +2,7 @@
 //! `chansend`, `chanrecv` and `closechan`. The handles in `chan.rs` and the select in
 //! `select.rs` are thin layers over it.
 
+use crate::util::fatal;
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -9,7 +10,6 @@ use std::time::Instant;
 
 use super::lock::Lock;
 use super::waiter::{Node, WaitQ, Waiter};
-use crate::runtime::g::fatal;
 use crate::runtime::park::{Unparker, WaitReason};
 
 /// How long an operation may wait.

@@ -22,12 +22,12 @@
 //! The random poll order gives the uniform choice among ready cases that Go promises; the
 //! address lock order makes two selects over the same channels unable to deadlock.
 
+use crate::util::fastrandn;
 use std::cell::{Cell, UnsafeCell};
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
 use super::raw::{lock_of, wake_all, Mode, RawChan, RecvErr, SendErr};
 use super::waiter::{Node, Waiter};
-use crate::runtime::fastrandn;
 use crate::runtime::park::{Unparker, WaitReason};
 
 /// A value that can stand in a `recv` case of [`select!`](crate::select!) or [`Select`]:
@@ -207,7 +207,7 @@ impl<C: SelectRecv> RecvCase<C> {
     fn raw_locked(&self) -> &RawChan<C::Item> {
         match self.raw() {
             Some(r) => r,
-            None => crate::runtime::g::fatal("select locked a nil channel"),
+            None => crate::util::fatal("select locked a nil channel"),
         }
     }
 }
@@ -308,7 +308,7 @@ impl<C: SelectSend> SendCase<C> {
     fn raw_locked(&self) -> &RawChan<C::Item> {
         match self.raw() {
             Some(r) => r,
-            None => crate::runtime::g::fatal("select locked a nil channel"),
+            None => crate::util::fatal("select locked a nil channel"),
         }
     }
 }
@@ -405,7 +405,7 @@ pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
                 Some(0)
             }
             Poll::NotReady => {
-                crate::runtime::sched::preempt_point();
+                crate::runtime::syscall::preempt_point();
                 None
             }
             Poll::SendClosed => panic!("send on closed channel"),
@@ -415,7 +415,7 @@ pub fn select(cases: &[&dyn Case], block: bool) -> Option<usize> {
     if r.is_none() {
         // The default case: a goroutine polling in a loop never parks, so this is where
         // sysmon's request to yield, or the loss of its P, is honoured (sched::preempt_point).
-        crate::runtime::sched::preempt_point();
+        crate::runtime::syscall::preempt_point();
     }
     r
 }
@@ -547,7 +547,7 @@ fn park_on_all(
     wake_all(notify);
     let (fired, success) = match waiter.wait(WaitReason::Select, None) {
         Some(r) => r,
-        None => crate::runtime::g::fatal("select waiter cancelled without a deadline"),
+        None => crate::util::fatal("select waiter cancelled without a deadline"),
     };
     sellock(cases, keys, lockorder);
     for &i in lockorder {
@@ -614,7 +614,7 @@ pub fn block_no_cases() -> ! {
 /// The branch after a select without `default`, which always chooses a case.
 #[doc(hidden)]
 pub fn unreachable() -> ! {
-    crate::runtime::g::fatal("select returned without choosing a case")
+    crate::util::fatal("select returned without choosing a case")
 }
 
 /// A select over a number of cases known only at run time (Go's `reflect.Select`).

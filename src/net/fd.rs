@@ -21,6 +21,7 @@
 //! On a plain OS thread (waiting in `poll(2)`), a deadline set while the thread waits applies
 //! from its next wait, not to the `poll` in progress.
 
+use crate::util::lock;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -250,7 +251,7 @@ impl Deadline {
         self.at.store(enc, Ordering::SeqCst);
         // SeqCst: pairs with the waiter's push-then-load of `gen` (module docs, step 3).
         self.gen.fetch_add(1, Ordering::SeqCst);
-        let woken = std::mem::take(&mut *self.waiters.lock().unwrap_or_else(|e| e.into_inner()));
+        let woken = std::mem::take(&mut *lock(&self.waiters));
         for u in woken {
             u.unpark();
         }

@@ -70,8 +70,9 @@ impl AllGs {
             }
             None => {
                 s.slots.push(w);
-                u32::try_from(s.slots.len() - 1)
-                    .unwrap_or_else(|_| super::g::fatal("more than 2^32 goroutines in one shard"))
+                u32::try_from(s.slots.len() - 1).unwrap_or_else(|_| {
+                    crate::util::fatal("more than 2^32 goroutines in one shard")
+                })
             }
         };
         g.registry_shard.store(shard as u32, Ordering::Relaxed);

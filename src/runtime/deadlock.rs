@@ -34,11 +34,6 @@ use super::sched::Sched;
 /// How long a suspected deadlock must hold still before the process is ended.
 pub(crate) const CONFIRM: Duration = Duration::from_millis(20);
 
-/// Process-wide helper threads started by this crate (stack scavenger, SIGQUIT listener,
-/// schedtrace printers): they count as the runtime's own in check 5.
-pub(crate) static AUX_THREADS: std::sync::atomic::AtomicUsize =
-    std::sync::atomic::AtomicUsize::new(0);
-
 /// A top-level `run`: arms the detector while its thread waits for the main goroutine.
 pub(crate) struct RunWaiter {
     sched: Arc<Sched>,
@@ -47,7 +42,7 @@ pub(crate) struct RunWaiter {
 
 impl RunWaiter {
     pub(crate) fn new(sched: &Arc<Sched>, main: GRef) -> RunWaiter {
-        lock(sched).push(main.clone());
+        lock_mains(sched).push(main.clone());
         RunWaiter {
             sched: sched.clone(),
             main,
@@ -57,12 +52,12 @@ impl RunWaiter {
 
 impl Drop for RunWaiter {
     fn drop(&mut self) {
-        lock(&self.sched).retain(|g| !GRef::ptr_eq(g, &self.main));
+        lock_mains(&self.sched).retain(|g| !GRef::ptr_eq(g, &self.main));
     }
 }
 
-fn lock(sched: &Sched) -> std::sync::MutexGuard<'_, Vec<GRef>> {
-    sched.mains.lock().unwrap_or_else(|e| e.into_inner())
+fn lock_mains(sched: &Sched) -> std::sync::MutexGuard<'_, Vec<GRef>> {
+    crate::util::lock(&sched.mains)
 }
 
 /// The checks of the module docs; `Some(schedule count)` if they all pass.
@@ -71,7 +66,7 @@ pub(crate) fn looks_dead(sched: &Sched) -> Option<u64> {
         return None;
     }
     {
-        let mains = lock(sched);
+        let mains = lock_mains(sched);
         if mains.is_empty() || mains.iter().any(|g| g.status() != GStatus::Waiting) {
             return None;
         }
@@ -106,8 +101,8 @@ fn foreign_threads(sched: &Sched) -> bool {
     let all = dir.count();
     let ms = sched.thread_count();
     let sysmon = usize::from(ms > 0);
-    let waiters = lock(sched).len();
-    let own = ms + sysmon + waiters + AUX_THREADS.load(Ordering::Relaxed);
+    let waiters = lock_mains(sched).len();
+    let own = ms + sysmon + waiters + crate::util::AuxThread::count();
     all > own
 }
 

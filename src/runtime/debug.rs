@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
-use super::deadlock::AUX_THREADS;
 use super::p::pstate;
 use super::sched::{Sched, MAX_PROCS};
+use crate::util::AuxThread;
 
 /// The parsed `GOROUTINES_DEBUG`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,7 +114,8 @@ pub(crate) fn start_schedtrace(sched: &Arc<Sched>, period: Duration, detail: boo
         });
     match spawned {
         Ok(_) => {
-            AUX_THREADS.fetch_add(1, Ordering::Relaxed);
+            // It lives as long as the process.
+            std::mem::forget(AuxThread::start());
         }
         Err(e) => eprintln!("goroutines: schedtrace: cannot start its thread: {e}"),
     }
@@ -258,7 +259,8 @@ fn install_sigquit() -> io::Result<()> {
     std::thread::Builder::new()
         .name("goroutines-sigquit".into())
         .spawn(move || sigquit_listener(read_fd))?;
-    AUX_THREADS.fetch_add(1, Ordering::Relaxed);
+    // It lives as long as the process.
+    std::mem::forget(AuxThread::start());
     // Registered through signal-hook, as `goroutines::signal` registers its actions, so the two
     // chain instead of replacing each other's handler.
     // SAFETY: the action is async-signal-safe: an atomic load, one write(2), errno saved and

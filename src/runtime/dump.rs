@@ -115,7 +115,7 @@ fn stack_of(gp: &g::GRef, is_caller: bool) -> Result<Vec<usize>, &'static str> {
     // ordered before this by `begin_inspect`.
     let pcs = unsafe { traceback::walk(gp.saved_regs(), gp.stack_bounds(), MAX_FRAMES) };
     if gp.end_inspect() {
-        super::sched::ready(gp.clone());
+        super::park::ready(gp.clone());
     }
     Ok(pcs)
 }

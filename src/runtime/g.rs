@@ -5,6 +5,7 @@
 //! dead. Only the M that took it from a run queue touches its coroutine; that hand-over goes
 //! through the queue's Acquire/Release, so the coroutine field needs no lock.
 
+use crate::util::fatal;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -543,22 +544,4 @@ pub(crate) fn coarse_nanos() -> u64 {
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-/// The message of a panic payload, for fatal errors and reports.
-pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(s) = p.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s
-    } else {
-        "Box<dyn Any>"
-    }
-}
-
-/// An impossible internal state: print and abort (Go's `throw`).
-#[cold]
-pub(crate) fn fatal(msg: &str) -> ! {
-    eprintln!("goroutines: fatal: {msg}");
-    std::process::abort()
 }

@@ -11,6 +11,7 @@
 //! scope, after dropping an unjoined result, so that the result's destructor, which may borrow
 //! from the scope, has run before `scope` returns (std's `thread::Packet` does the same).
 
+use crate::util::lock;
 use std::any::Any;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -80,7 +81,7 @@ impl<T> Packet<T> {
     /// the handle is gone, or when it is dropped unjoined.
     pub(crate) fn complete(&self, r: Result<T, Box<dyn Any + Send>>, abort: bool) {
         let waiter = {
-            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = lock(&self.state);
             if matches!(*st, State::Detached) {
                 drop(st);
                 if abort {
@@ -106,7 +107,7 @@ impl<T> Packet<T> {
         }
         // After `finished` is set: a `done()` that finds no channel here sees `finished` and
         // makes a closed one (see `done_chan`).
-        let done = self.done.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let done = lock(&self.done).take();
         if let Some(c) = done {
             c.close();
         }
@@ -116,7 +117,7 @@ impl<T> Packet<T> {
     pub(crate) fn join(&self) -> std::thread::Result<T> {
         loop {
             {
-                let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let mut st = lock(&self.state);
                 match &mut *st {
                     State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
                         State::Done(r) => return r,
@@ -137,7 +138,7 @@ impl<T> Packet<T> {
 
     /// The channel closed when the goroutine ends.
     pub(crate) fn done_chan(&self) -> RecvChan<()> {
-        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let mut done = lock(&self.done);
         if let Some(c) = &*done {
             return c.receiver();
         }
@@ -178,7 +179,7 @@ impl<T> Drop for Packet<T> {
             *st = State::Taken;
         }));
         if r.is_err() {
-            super::g::fatal("the result of a scoped goroutine panicked when dropped");
+            crate::util::fatal("the result of a scoped goroutine panicked when dropped");
         }
         scope.decrement(unhandled_panic);
     }
@@ -323,7 +324,7 @@ impl<T> Future for JoinFuture<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        let mut st = self.packet.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = lock(&self.packet.state);
         match &*st {
             State::Running(_) => *st = State::Detached,
             State::Done(Err(_)) if self.packet.abort_unjoined.load(Ordering::Relaxed) => {

@@ -16,6 +16,7 @@
 //! are few and dense), and storing the values on the goroutine's stack (they must outlive any
 //! frame).
 
+use crate::util::fatal;
 use std::any::Any;
 use std::cell::OnceCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -129,7 +130,7 @@ fn lookup<T: 'static>(g: &g::G, i: usize) -> *const T {
             None if b.is::<Initializing>() => {
                 panic!("goroutines: goroutine_local: the initializer of a goroutine-local touched it again")
             }
-            None => g::fatal("a goroutine-local key's value has another type"),
+            None => fatal("a goroutine-local key's value has another type"),
         },
         _ => std::ptr::null(),
     }

@@ -27,6 +27,8 @@
 //! Each M installs an alternate signal stack so that the stack-overflow handler can run after a
 //! goroutine hits its guard page (`signal.rs`).
 
+use crate::util::lock;
+use crate::util::{fatal, futex_wait, futex_wake};
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -34,7 +36,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::g::{GRef, G};
-use super::p::P;
+use super::p::{pstate, P};
+use super::sched::{m_main, Idle, Sched, MAX_THREADS};
+use super::sysmon;
+use std::sync::Arc;
 
 pub(crate) struct M {
     pub(crate) id: usize,
@@ -197,7 +202,7 @@ impl M {
     /// Another thread: queues a goroutine living here. True if the M sleeps waiting for one
     /// (the caller must wake it).
     pub(crate) fn push_inbox(&self, g: GRef) -> bool {
-        self.inbox.lock().unwrap_or_else(|e| e.into_inner()).push(g);
+        lock(&self.inbox).push(g);
         // SeqCst: the Dekker pair with `wants_inbox` (module docs): we publish the push, then
         // read the flag; the sleeper publishes the flag, then reads `ninbox`.
         self.ninbox.fetch_add(1, Ordering::SeqCst);
@@ -214,7 +219,7 @@ impl M {
         if self.ninbox.load(Ordering::Relaxed) == 0 {
             return;
         }
-        let gs = std::mem::take(&mut *self.inbox.lock().unwrap_or_else(|e| e.into_inner()));
+        let gs = std::mem::take(&mut *lock(&self.inbox));
         self.ninbox.fetch_sub(gs.len(), Ordering::Relaxed);
         self.nown.fetch_add(gs.len(), Ordering::Relaxed);
         self.own().queue.extend(gs);
@@ -245,39 +250,6 @@ impl M {
     }
 }
 
-fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) {
-    let ts = timeout.map(|t| libc::timespec {
-        tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-        tv_nsec: t.subsec_nanos() as libc::c_long,
-    });
-    let tsp = ts
-        .as_ref()
-        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: the futex word is a live AtomicU32 borrowed for the call; the timespec (or null)
-    // outlives the call. FUTEX_WAIT only reads them.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            tsp,
-        );
-    }
-}
-
-fn futex_wake(word: &AtomicU32) {
-    // SAFETY: the futex word is a live AtomicU32; FUTEX_WAKE does not access memory.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-            1,
-        );
-    }
-}
-
 thread_local! {
     /// The M this thread is, or null for threads that are not Ms.
     static CURRENT_M: Cell<*const M> = const { Cell::new(std::ptr::null()) };
@@ -305,4 +277,296 @@ pub(crate) fn current_p() -> *const P {
 #[inline(never)]
 pub(crate) fn set_current_p(p: *const P) {
     CURRENT_P.with(|c| c.set(p));
+}
+
+// ---- starting, stopping and handing off Ms (moved from sched.rs) ----
+
+impl Sched {
+    /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
+    pub(crate) fn wakep(&self) {
+        // SeqCst fence: orders the caller's publication of work (a queue push, which may be a
+        // mere Release store) before the loads below; pairs with the fence in `any_runnable`
+        // on the idling side, so that one of the two sides sees the other (module docs).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
+            return;
+        }
+        if self
+            .nmspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return;
+        }
+        match self.pidleget() {
+            Some(p) => self.startm(p, true),
+            None => {
+                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Hands `p` (in HANDOFF) to the first P-waiter, returned for the caller to wake; `None`
+    /// (and `p` back on the idle list) if nobody waits.
+    pub(crate) fn give_p_to_waiter(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
+        let Some(w) = idle.pwait.pop_front() else {
+            p.set_unowned(pstate::IDLE);
+            idle.ps.push(p.id);
+            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+            return None;
+        };
+        self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
+        // Release: hands the P (and the previous owner's writes to it) to the waiter, whose
+        // `take_next_p` Acquires it.
+        w.next_p.store(p as *const P as *mut P, Ordering::Release);
+        Some(w)
+    }
+
+    /// The calling M has goroutines living on it to run and no P: take an idle P, or wait
+    /// until one is handed over (m.rs). False on shutdown.
+    pub(crate) fn get_p_for_own(&self, m: &Arc<M>) -> bool {
+        {
+            let mut idle = self.idle();
+            if let Some(p) = self.pidleget_locked(&mut idle) {
+                drop(idle);
+                self.acquire_p(m, p);
+                return true;
+            }
+            idle.pwait.push_back(m.clone());
+            self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
+        }
+        loop {
+            let p = m.take_next_p();
+            if !p.is_null() {
+                self.acquire_p(m, self.p_ref(p));
+                return true;
+            }
+            if self.shutdown.load(Ordering::Relaxed) {
+                return false;
+            }
+            m.sleep(None);
+        }
+    }
+
+    /// The time slice of the module docs: the caller's M gives its P to the first P-waiter.
+    /// True if it did (the M then has no P).
+    pub(crate) fn yield_p_to_waiter(&self, m: &M, p: &P) -> bool {
+        let w = {
+            let mut idle = self.idle();
+            if idle.pwait.is_empty() {
+                return false;
+            }
+            set_current_p(std::ptr::null());
+            p.set_unowned(pstate::HANDOFF);
+            self.give_p_to_waiter(&mut idle, p)
+        };
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(w) = w {
+            self.netpoll.wake_m(&w);
+        }
+        true
+    }
+
+    /// Runs `p` on an idle M, or a new one (Go's startm).
+    pub(crate) fn startm(&self, p: &P, spinning: bool) {
+        self.wake_sysmon();
+        let m = {
+            let mut idle = self.idle();
+            if idle.pwait.is_empty() {
+                idle.ms.pop()
+            } else {
+                // An M waiting for a P has work of its own: it gets the P, and looks at the
+                // P's queues after its own (the reason we were called).
+                let w = self.give_p_to_waiter(&mut idle, p);
+                drop(idle);
+                if spinning {
+                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+                if let Some(w) = w {
+                    self.netpoll.wake_m(&w);
+                }
+                return;
+            }
+        };
+        match m {
+            Some(m) => {
+                m.spinning.store(spinning, Ordering::Relaxed);
+                // Release: hands the P (and the previous owner's writes to it) to the M.
+                m.next_p.store(p as *const P as *mut P, Ordering::Release);
+                // net: also breaks its epoll_wait if it is the M blocked in the netpoller.
+                self.netpoll.wake_m(&m);
+            }
+            None => self.new_m(p, spinning),
+        }
+    }
+
+    pub(crate) fn new_m(&self, p: &P, spinning: bool) {
+        let m = {
+            let mut allm = lock(&self.allm);
+            if allm.len() >= MAX_THREADS {
+                fatal(&format!(
+                    "thread exhaustion: this runtime already has {MAX_THREADS} threads (Ms)"
+                ));
+            }
+            let m = Arc::new(M::new(allm.len()));
+            allm.push(m.clone());
+            if allm.len() == 1 {
+                sysmon::start(&self.self_arc());
+            }
+            m
+        };
+        m.spinning.store(spinning, Ordering::Relaxed);
+        m.next_p.store(p as *const P as *mut P, Ordering::Release);
+        let sched = self.self_arc();
+        let name = format!("goroutines-m{}", m.id);
+        let res = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || m_main(sched, m));
+        if let Err(e) = res {
+            fatal(&format!("cannot start an OS thread for the scheduler: {e}"));
+        }
+    }
+
+    /// Sleeps the M (without a P) until another hands it one, or until goroutines living on it
+    /// become runnable (then it returns without a P, and `find_runnable` asks for one); as the
+    /// earliest sleeper, only until the next timer, then runs timers itself. A `locked` M (its
+    /// goroutine is locked to it and parked) takes no P for other work: it sleeps until its own
+    /// goroutines are runnable. Returns false on shutdown.
+    pub(crate) fn stopm(&self, m: &Arc<M>, locked: bool) -> bool {
+        loop {
+            if self.shutdown.load(Ordering::Relaxed) {
+                return false;
+            }
+            if !locked {
+                self.idle().ms.push(m.clone());
+            }
+            // SeqCst: the Dekker pair with `M::push_inbox` (m.rs): we publish that we sleep,
+            // then look at the inbox; a pusher publishes its push, then looks at the flag.
+            m.wants_inbox.store(true, Ordering::SeqCst);
+            let own = m.has_own_work();
+            // Become the timed sleeper if our deadline is the earliest.
+            let mut deadline = if own || locked {
+                u64::MAX
+            } else {
+                self.earliest_timer()
+            };
+            let mut timed = false;
+            if deadline != u64::MAX {
+                let cur = self.timer_sleep.load(Ordering::SeqCst);
+                if deadline < cur
+                    && self
+                        .timer_sleep
+                        .compare_exchange(cur, deadline, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                {
+                    self.timer_sleeper
+                        .store(Arc::as_ptr(m) as *mut M, Ordering::SeqCst);
+                    timed = true;
+                    // Re-check after publishing: a timer added meanwhile either saw our
+                    // deadline (and will wake us) or is visible here.
+                    deadline = deadline.min(self.earliest_timer());
+                }
+            }
+            let timeout = timed.then(|| Duration::from_nanos(deadline.saturating_sub(self.now())));
+            let woken = if own || timeout == Some(Duration::ZERO) {
+                false
+            } else if locked {
+                m.sleep(None)
+            } else {
+                // net: the timed sleeper, or the first idle M while goroutines wait on fds,
+                // sleeps in epoll_wait instead of on its futex (`netpoll.rs`).
+                self.netpoll.sleep_m(m, timed, timeout)
+            };
+            m.wants_inbox.store(false, Ordering::Relaxed);
+            if timed {
+                let _ = self.timer_sleep.compare_exchange(
+                    deadline,
+                    u64::MAX,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
+            }
+            let p = m.take_next_p();
+            if !p.is_null() {
+                // SAFETY: a handed-over P is a live P of this Sched (`startm`).
+                self.acquire_p(m, unsafe { &*p });
+                return true;
+            }
+            if locked {
+                if m.has_own_work() {
+                    return true;
+                }
+                continue;
+            }
+            // Woken for a timer or shutdown, or timed out: leave the idle list, unless someone
+            // already took us off it to hand us a P, in which case wait for that P.
+            let removed = {
+                let mut idle = self.idle();
+                let before = idle.ms.len();
+                idle.ms.retain(|x| !Arc::ptr_eq(x, m));
+                idle.ms.len() != before
+            };
+            if !removed {
+                while m.next_p.load(Ordering::Acquire).is_null()
+                    && !self.shutdown.load(Ordering::Relaxed)
+                {
+                    m.sleep(Some(Duration::from_millis(10)));
+                }
+                let p = m.take_next_p();
+                if !p.is_null() {
+                    // SAFETY: a handed-over P is a live P of this Sched (`startm`).
+                    self.acquire_p(m, unsafe { &*p });
+                    return true;
+                }
+                continue;
+            }
+            let _ = woken;
+            if m.has_own_work() {
+                return true;
+            }
+            // Timers may be due: run them with an idle P if there is one.
+            if self.earliest_timer() <= self.now() {
+                if let Some(p) = self.pidleget() {
+                    self.acquire_p(m, p);
+                    self.run_all_timers(self.now());
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Gives away a P whose M is about to block (Go's handoffp).
+    pub(crate) fn handoffp(&self, p: &P) {
+        if p.has_work() || self.global.len() > 0 {
+            self.startm(p, false);
+            return;
+        }
+        if self.nmspinning.load(Ordering::SeqCst) == 0
+            && self.npidle.load(Ordering::SeqCst) == 0
+            && self
+                .nmspinning
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            self.startm(p, true);
+            return;
+        }
+        let when = p.timers.next_when();
+        let waiter = {
+            let mut idle = self.idle();
+            self.pidleput_locked(&mut idle, p)
+        };
+        if let Some(w) = waiter {
+            self.netpoll.wake_m(&w);
+            return;
+        }
+        if when != u64::MAX && when < self.timer_sleep.load(Ordering::SeqCst) {
+            self.wakep();
+        }
+        if self.any_runnable() {
+            self.wakep();
+        }
+    }
 }

@@ -7,11 +7,16 @@
 //! proportion to the goroutines alive (about 20 ms per million). For a cheap poll of queue
 //! depths, use [`stats`](crate::stats).
 
+use crate::util::lock;
 use std::sync::atomic::Ordering;
 
 use super::g::GStatus;
+use super::m::M;
+use super::p::{pstate, P};
 use super::park::WaitReason;
 use super::sched::Sched;
+use super::sched::MAX_PROCS;
+use std::sync::Arc;
 
 /// What the scheduler knows about itself, from [`metrics`](crate::metrics) or
 /// [`Runtime::metrics`](crate::Runtime::metrics).
@@ -116,4 +121,79 @@ pub(crate) fn metrics_of(s: &Sched) -> Metrics {
     m.netpoll_waiters = s.netpoll.waiters();
     (m.stack_reserved_bytes, m.stack_resident_bytes) = super::stack::memory();
     m
+}
+
+// ---- the scheduler getters behind metrics() and the debug dumps (moved from sched.rs) ----
+
+impl Sched {
+    /// Goroutines started and not finished (Go's NumGoroutine). The per-P counts are read one
+    /// after another, so a goroutine started and finished meanwhile may be missed or counted.
+    pub(crate) fn goroutine_count(&self) -> usize {
+        let ps: i64 = (0..MAX_PROCS)
+            .map_while(|i| self.p(i))
+            .map(|p| p.ngoroutine_delta.load(Ordering::Relaxed))
+            .sum();
+        (self.ngoroutine.load(Ordering::Relaxed) + ps).max(0) as usize
+    }
+
+    /// Counts of goroutines and queue depths, for `runtime::stats`.
+    pub(crate) fn queue_depths(&self) -> (usize, Vec<usize>) {
+        let locals = (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| self.local_queue_len(p))
+            .collect();
+        (self.global.len(), locals)
+    }
+
+    /// Runnable goroutines queued on `p`, and those living on its owner M (m.rs).
+    pub(crate) fn local_queue_len(&self, p: &P) -> usize {
+        let word = p.state.load(Ordering::Acquire);
+        let owner = (word & !pstate::MASK) as *const M;
+        // SAFETY: a non-null owner in a P's state word is an M of this Sched, and Ms live as
+        // long as the Sched (`allm`).
+        let own = (!owner.is_null()).then(|| unsafe { &*owner }.queued());
+        p.runq.len() as usize + usize::from(p.has_runnext()) + own.unwrap_or(0)
+    }
+
+    /// Schedules done by all Ps: moves whenever any goroutine runs.
+    pub(crate) fn tick_sum(&self) -> u64 {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| u64::from(p.sched_tick.load(Ordering::Relaxed)))
+            .sum()
+    }
+
+    /// Ms sleeping without a P, and Ms spinning.
+    pub(crate) fn idle_and_spinning_ms(&self) -> (usize, usize) {
+        (
+            self.idle().ms.len(),
+            self.nmspinning.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Every M, for `scheddetail`.
+    pub(crate) fn all_ms(&self) -> Vec<Arc<M>> {
+        lock(&self.allm).clone()
+    }
+
+    /// Idle Ps.
+    pub(crate) fn idle_procs(&self) -> usize {
+        self.npidle.load(Ordering::SeqCst)
+    }
+
+    /// Milliseconds since this runtime was created.
+    pub(crate) fn uptime_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    pub(crate) fn thread_count(&self) -> usize {
+        lock(&self.allm).len()
+    }
+
+    pub(crate) fn timer_count(&self) -> usize {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| p.timers.len())
+            .sum()
+    }
 }

@@ -64,13 +64,14 @@ pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod scope;
 pub(crate) mod signal;
+pub(crate) mod spawn;
 pub(crate) mod stack;
+pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod testing;
 pub(crate) mod timer;
 pub(crate) mod traceback;
 
-use std::cell::Cell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::Ordering;
@@ -307,7 +308,7 @@ where
     )
     .map(|(h, _)| h);
     // A goroutine spawning in a loop never parks: let sysmon make it yield (issue 11, item 7).
-    sched::preempt_point();
+    syscall::preempt_point();
     h
 }
 
@@ -343,7 +344,7 @@ where
     T: Send + 'static,
 {
     let h = spawn_g(sched, f, site, opts).map(|(h, _)| h);
-    sched::preempt_point();
+    syscall::preempt_point();
     h
 }
 
@@ -501,7 +502,7 @@ where
 /// goroutines::run(|| goroutines::yield_now());
 /// ```
 pub fn yield_now() {
-    sched::yield_current();
+    park::yield_current();
 }
 
 /// Live goroutines (started and not finished) of the caller's runtime, or of the default one
@@ -587,7 +588,7 @@ pub fn blocking<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    sched::blocking(f)
+    syscall::blocking(f)
 }
 
 /// Pins the calling goroutine to its OS thread (M) until a matching [`unlock_os_thread`]: no
@@ -605,12 +606,12 @@ where
 /// });
 /// ```
 pub fn lock_os_thread() {
-    sched::lock_os_thread();
+    syscall::lock_os_thread();
 }
 
 /// Undoes one [`lock_os_thread`]; when the count reaches zero the goroutine may migrate again.
 pub fn unlock_os_thread() {
-    sched::unlock_os_thread();
+    syscall::unlock_os_thread();
 }
 
 /// Everything the caller's runtime (or the default one) knows about itself: goroutines by
@@ -718,47 +719,4 @@ fn install_panic_hook() {
 #[allow(ambiguous_wide_pointer_comparisons)]
 fn is_same_hook<H: ?Sized>(a: &H, b: &H) -> bool {
     std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const H, b as *const H)
-}
-
-/// A fast per-thread pseudo-random number (xorshift), for stealing order and select.
-///
-/// `#[inline(never)]`: it keeps state in a thread-local (see `g::current`).
-#[inline(never)]
-pub(crate) fn fastrand() -> u32 {
-    thread_local! {
-        static STATE: Cell<u64> = const { Cell::new(0) };
-    }
-    STATE.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            // Seed from the thread-local's address and the clock; any non-zero value works.
-            x = (s as *const _ as u64)
-                ^ (std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64))
-                | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 32) as u32
-    })
-}
-
-/// CPUs this process may use, cached: spinning on a lock only pays with more than one.
-pub(crate) fn ncpu() -> usize {
-    static NCPU: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NCPU.load(std::sync::atomic::Ordering::Relaxed);
-    if n != 0 {
-        return n;
-    }
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    NCPU.store(n, std::sync::atomic::Ordering::Relaxed);
-    n
-}
-
-/// A uniformly random number in `0..n` (n > 0), for select's poll order.
-pub(crate) fn fastrandn(n: u32) -> u32 {
-    ((fastrand() as u64 * n as u64) >> 32) as u32
 }

@@ -64,10 +64,12 @@
 //! would wake an arbitrary runtime's poller), and level-triggered registration (an fd that stays
 //! readable would be reported on every poll).
 
+use crate::util::fatal;
+use crate::util::lock;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use super::g;
@@ -90,10 +92,6 @@ const FOREIGN_RECHECK: Duration = Duration::from_millis(10);
 pub(crate) enum Dir {
     Read,
     Write,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 // ---- the per-runtime poller ----
@@ -444,7 +442,7 @@ impl PollDesc {
             }))
         });
         if (pd as *const PollDesc as u64) >> ADDR_BITS != 0 {
-            g::fatal("netpoll: a poll descriptor lies above the 48-bit address space");
+            fatal("netpoll: a poll descriptor lies above the 48-bit address space");
         }
         lock(&pd.reg).fd = fd;
         pd
@@ -515,7 +513,7 @@ impl PollDesc {
         interrupted: &dyn Fn() -> bool,
     ) -> io::Result<()> {
         let Some(gr) = g::current() else {
-            g::fatal("netpoll: PollDesc::wait called outside a goroutine");
+            fatal("netpoll: PollDesc::wait called outside a goroutine");
         };
         let poller = self.poller_for(&gr.sched)?;
         let foreign = !std::ptr::eq(

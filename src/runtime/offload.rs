@@ -63,7 +63,7 @@ fn pool() -> &'static Pool {
 }
 
 fn lock(p: &Pool) -> std::sync::MutexGuard<'_, PoolState> {
-    p.state.lock().unwrap_or_else(|e| e.into_inner())
+    crate::util::lock(&p.state)
 }
 
 /// Queues `job`; false if no thread can run it (none idle, and none could be started).
@@ -109,13 +109,13 @@ fn worker() {
         // runtime's own. A busy one counts as a foreign thread that may still wake the goroutine
         // it works for.
         st.idle += 1;
-        super::deadlock::AUX_THREADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let aux = crate::util::AuxThread::start();
         let (g, timeout) =
             p.cv.wait_timeout(st, IDLE)
                 .unwrap_or_else(|e| e.into_inner());
         st = g;
         st.idle -= 1;
-        super::deadlock::AUX_THREADS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        drop(aux);
         if timeout.timed_out() && st.jobs.is_empty() {
             st.threads -= 1;
             return;
@@ -147,7 +147,7 @@ where
     let s2 = slot.clone();
     let job: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
         let r = panic::catch_unwind(AssertUnwindSafe(f));
-        *s2.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        *crate::util::lock(&s2) = Some(r);
         me.unpark();
     });
     // SAFETY: the job borrows only what `f` borrows, from the caller's frame; the caller does
@@ -160,7 +160,7 @@ where
         crate::blocking(job);
     }
     loop {
-        if let Some(r) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(r) = crate::util::lock(&slot).take() {
             match r {
                 Ok(v) => return v,
                 Err(p) => panic::resume_unwind(p),

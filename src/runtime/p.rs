@@ -14,9 +14,12 @@ use std::sync::atomic::{
 use std::sync::Arc;
 
 use super::g::{GRef, G};
+use super::m::{self, M};
 use super::runq::{GlobalQueue, LocalQueue};
+use super::sched::{Idle, Sched, MAX_PROCS};
 use super::stack::{self, Stack};
 use super::timer::TimerHeap;
+use std::time::Instant;
 
 /// Stacks a P keeps for itself before returning half to the shared pool (Go keeps 64 free Gs).
 const STACK_CACHE_MAX: usize = 64;
@@ -244,5 +247,211 @@ impl Drop for P {
     fn drop(&mut self) {
         drop(self.take_runnext());
         stack::free_batch(self.stack_cache.get_mut().drain(..));
+    }
+}
+
+// ---- the Ps of a Sched: lookup, ownership, GOMAXPROCS, the idle list (moved from sched.rs) ----
+
+impl Sched {
+    pub(crate) fn p(&self, id: usize) -> Option<&P> {
+        let p = self.allp[id].load(Ordering::Acquire);
+        // SAFETY: non-null entries are `Box<P>` pointers published with Release in
+        // `set_max_procs` and freed only when the Sched is dropped.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// The P held by the calling thread if it is an M of this runtime and still owns it,
+    /// guarded so that sysmon cannot take it away while the caller uses it (see `p.rs`).
+    pub(crate) fn current_p(&self) -> Option<PGuard<'_>> {
+        let p = m::current_p();
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null current P was acquired by this thread's M, and Ps live as long as
+        // their Sched; whether the M still owns it is checked below.
+        let p = unsafe { &*p };
+        if p.sched != self as *const Sched as usize {
+            return None;
+        }
+        let me = m::current_m() as usize;
+        let s = p.state.load(Ordering::Acquire);
+        if s == me | pstate::OWNED {
+            return Some(PGuard { p, restore: 0 });
+        }
+        // Acquire: pairs with the Release of the previous owner's hand-over.
+        if s == me | pstate::RUNNING
+            && p.state
+                .compare_exchange(s, me | pstate::OWNED, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(PGuard { p, restore: s });
+        }
+        None
+    }
+
+    /// This M now owns `p` (taken from the idle list or handed over).
+    pub(crate) fn acquire_p(&self, m: &M, p: &P) {
+        // Release: pairs with sysmon's and guards' Acquire loads of the state.
+        p.state
+            .store(m as *const M as usize | pstate::OWNED, Ordering::Release);
+        m::set_current_p(p);
+        m.p_since.set(Instant::now());
+    }
+
+    /// A P pointer handed over through an M's `next_p`.
+    pub(crate) fn p_ref(&self, p: *const P) -> &P {
+        // SAFETY: handed-over P pointers come from `p()` of this Sched, and Ps live as long as
+        // their Sched.
+        unsafe { &*p }
+    }
+
+    /// This M gives up `p`, leaving it in state `st` without an owner.
+    pub(crate) fn release_p(&self, p: &P, st: usize) {
+        m::set_current_p(std::ptr::null());
+        p.set_unowned(st);
+    }
+
+    /// Changes GOMAXPROCS; returns the previous value. Ps beyond the new value retire at their
+    /// owner's next schedule; new Ps start idle and get Ms as work appears.
+    pub(crate) fn set_max_procs(self: &Arc<Self>, n: usize) -> usize {
+        assert!(
+            (1..=MAX_PROCS).contains(&n),
+            "goroutines: set_max_procs: {n} is outside 1..={MAX_PROCS}"
+        );
+        let old;
+        let mut waiters = Vec::new();
+        {
+            let mut idle = self.idle();
+            old = self.gomaxprocs.load(Ordering::SeqCst);
+            for id in old..n {
+                if self.p(id).is_none() {
+                    let p = Box::into_raw(Box::new(P::new(id, Arc::as_ptr(self) as usize)));
+                    // Release: publishes the new P to `p()`'s Acquire.
+                    self.allp[id].store(p, Ordering::Release);
+                }
+            }
+            self.gomaxprocs.store(n, Ordering::SeqCst);
+            for id in 0..old.max(n) {
+                let p = self.p(id).expect("created above");
+                let st = p.state();
+                if id < n && st == pstate::RETIRED {
+                    p.set_unowned(pstate::IDLE);
+                    idle.ps.push(id);
+                } else if id >= n && st == pstate::IDLE {
+                    idle.ps.retain(|&x| x != id);
+                    p.set_unowned(pstate::RETIRED);
+                    self.rehome_timers(p);
+                }
+            }
+            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+            // New Ps go to Ms waiting for one first.
+            while !idle.pwait.is_empty() {
+                let Some(p) = self.pidleget_locked(&mut idle) else {
+                    break;
+                };
+                let w = self.give_p_to_waiter(&mut idle, p);
+                if let Some(w) = w {
+                    waiters.push(w);
+                }
+            }
+        }
+        for w in waiters {
+            self.netpoll.wake_m(&w);
+        }
+        if old != 0 {
+            for _ in old..n {
+                self.wakep();
+            }
+        }
+        old
+    }
+
+    pub(crate) fn rehome_timers(&self, p: &P) {
+        if p.id == 0 {
+            return;
+        }
+        let p0 = self.p(0).expect("P 0 always exists");
+        // `adopt`, not `push`: we hold the idle lock, and a push may start a goroutine.
+        for e in p.timers.take_all() {
+            p0.timers.adopt(0, e);
+        }
+    }
+
+    pub(crate) fn pidleget(&self) -> Option<&P> {
+        let mut idle = self.idle();
+        self.pidleget_locked(&mut idle)
+    }
+
+    pub(crate) fn pidleget_locked(&self, idle: &mut Idle) -> Option<&P> {
+        let id = idle.ps.pop()?;
+        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+        let p = self.p(id).expect("idle P exists");
+        p.set_unowned(pstate::HANDOFF);
+        // A P leaves idle: sysmon must watch it again (Go wakes sysmon in the same place). An M
+        // that slept until a timer and takes a P back by itself starts no M, so `startm` alone
+        // would leave sysmon asleep while a hog runs (issue 11, item 1).
+        self.wake_sysmon();
+        Some(p)
+    }
+
+    /// Puts `p` on the idle list, or hands it to the first M waiting for a P; then returns
+    /// that M, which the caller must wake after unlocking (`wake_m`).
+    #[must_use]
+    pub(crate) fn pidleput_locked(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
+        if !idle.pwait.is_empty() {
+            p.set_unowned(pstate::HANDOFF);
+            return self.give_p_to_waiter(idle, p);
+        }
+        p.set_unowned(pstate::IDLE);
+        idle.ps.push(p.id);
+        // SeqCst: see the module docs.
+        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
+        None
+    }
+
+    /// The owner of a P beyond GOMAXPROCS gives everything on it away. True if it retired it.
+    pub(crate) fn retire(&self, m: &M, p: &P) -> bool {
+        let idle = self.idle();
+        if p.id < self.max_procs() {
+            return false;
+        }
+
+        let mut moved = p.runq.drain();
+        moved.extend(p.take_runnext());
+        if !moved.is_empty() {
+            self.global.push_batch(moved);
+        }
+        self.rehome_timers(p);
+        p.flush_stacks();
+        self.release_p(p, pstate::RETIRED);
+        drop(idle);
+        if m.spinning.swap(false, Ordering::Relaxed) {
+            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.wakep();
+        true
+    }
+}
+
+/// A P used by the calling M (see `Sched::current_p`); puts the P back in RUNNING when it was
+/// taken from there.
+pub(crate) struct PGuard<'a> {
+    pub(crate) p: &'a P,
+    restore: usize,
+}
+
+impl std::ops::Deref for PGuard<'_> {
+    type Target = P;
+    fn deref(&self) -> &P {
+        self.p
+    }
+}
+
+impl Drop for PGuard<'_> {
+    fn drop(&mut self) {
+        if self.restore != 0 {
+            // Release: our writes to the P happen before a retaker's Acquire.
+            self.p.state.store(self.restore, Ordering::Release);
+        }
     }
 }

@@ -37,7 +37,13 @@ use std::task::{Wake, Waker};
 use std::time::Instant;
 
 use super::g::{self, GRef, G};
-use super::sched;
+use super::g::{GStatus, Switch};
+use super::m::{self, M};
+use super::sched::Sched;
+use super::syscall::{leave_syscall, reenter_syscall};
+use super::timer::{RawTimer, TimerAction};
+use crate::trace;
+use std::sync::atomic::Ordering;
 
 /// Why a goroutine is waiting, as goroutine dumps print it (Go's waitReason strings).
 ///
@@ -209,7 +215,7 @@ impl Unparker {
         match &self.0 {
             Target::Goroutine(g) => {
                 if g.notify() {
-                    sched::ready(g.clone());
+                    ready(g.clone());
                 }
             }
             Target::Thread(t) => t.unpark(),
@@ -249,7 +255,7 @@ pub fn current() -> Unparker {
 /// Parks the caller until its unparker is used (or spuriously). See the module docs.
 pub fn park(reason: WaitReason) {
     match g::current() {
-        Some(g) => sched::park_current(&g, reason),
+        Some(g) => park_current(&g, reason),
         None => std::thread::park(),
     }
 }
@@ -269,7 +275,7 @@ pub fn park(reason: WaitReason) {
 /// ```
 pub fn park_until(reason: WaitReason, deadline: Instant) {
     match g::current() {
-        Some(g) => sched::park_current_until(&g, reason, deadline),
+        Some(g) => park_current_until(&g, reason, deadline),
         None => {
             let now = Instant::now();
             if deadline > now {
@@ -285,13 +291,13 @@ pub fn park_until(reason: WaitReason, deadline: Instant) {
 impl Wake for G {
     fn wake(self: Arc<Self>) {
         if self.notify() {
-            sched::ready(self);
+            ready(self);
         }
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
         if self.notify() {
-            sched::ready(self.clone());
+            ready(self.clone());
         }
     }
 }
@@ -306,5 +312,111 @@ impl Wake for ThreadWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.0.unpark();
+    }
+}
+
+// ---- parking and readying goroutines (moved from sched.rs) ----
+
+impl Sched {
+    /// Makes a parked goroutine runnable (Go's ready): into `runnext` of the caller's P, so the
+    /// woken goroutine runs next, or to the global queue from outside the runtime.
+    ///
+    /// A goroutine that lives on an M (m.rs) goes to that M's own queue instead: directly when
+    /// the caller runs on that M, through its inbox otherwise.
+    pub(crate) fn ready(&self, g: GRef) {
+        g.set_status(GStatus::Runnable);
+        if trace::enabled() {
+            trace::go_unpark(g.id(), g::current_id());
+        }
+        let home = g.home.load(Ordering::Relaxed);
+        if !home.is_null() {
+            if std::ptr::eq(home, m::current_m()) {
+                // SAFETY: `home` is the calling thread's M, which lives as long as its Sched.
+                unsafe { &*home }.push_own(g, true);
+            } else {
+                // SAFETY: Ms live as long as the Sched (`allm`), and the G holds its Sched.
+                self.push_remote(unsafe { &*home }, g);
+            }
+            return;
+        }
+        match self.current_p() {
+            Some(p) => p.put(g, true, &self.global),
+            None => self.global.push(g),
+        }
+        self.wakep();
+    }
+
+    /// Queues `g`, which lives on `home`, from another thread, and wakes `home` if it sleeps
+    /// waiting for such work (m.rs module docs).
+    pub(crate) fn push_remote(&self, home: &M, g: GRef) {
+        if home.push_inbox(g) {
+            self.netpoll.wake_m(home);
+        }
+    }
+}
+
+/// Parks the running goroutine `g` (park.rs).
+pub(crate) fn park_current(g: &G, reason: WaitReason) {
+    if g.take_token() {
+        return;
+    }
+    g.set_wait_reason(reason);
+    g.mark_wait_start();
+    let pinned = pin_if_unwinding(g);
+    let sys = leave_syscall(g);
+    g.switch_out(Switch::Park);
+    reenter_syscall(g, sys);
+    unpin(g, pinned);
+    g.set_wait_reason(WaitReason::Zero);
+}
+
+/// A goroutine that switches while unwinding a panic (a `Drop` that parks) must come back on
+/// the same OS thread: std keeps the panic count in a thread-local, and unwinding that finished
+/// on another thread would leave both threads' counts wrong. A goroutine that lives on its M
+/// (the default) does anyway; a migratable one is given this M as its home for that switch
+/// only. Returns whether it pinned.
+pub(crate) fn pin_if_unwinding(g: &G) -> bool {
+    if !std::thread::panicking() || !g.home.load(Ordering::Relaxed).is_null() {
+        return false;
+    }
+    // Relaxed: read by the readier after the park protocol's Acquire (see `G::home`).
+    g.home.store(m::current_m() as *mut M, Ordering::Relaxed);
+    true
+}
+
+pub(crate) fn unpin(g: &G, pinned: bool) {
+    if pinned {
+        g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
+    }
+}
+
+/// Parks the running goroutine `g` until unparked or `deadline`.
+pub(crate) fn park_current_until(g: &GRef, reason: WaitReason, deadline: Instant) {
+    if g.take_token() || deadline <= Instant::now() {
+        return;
+    }
+    let t = RawTimer::new(TimerAction::Unpark(Unparker::for_goroutine(g.clone())));
+    t.reset(&g.sched, deadline);
+    park_current(g, reason);
+    t.stop(&g.sched);
+}
+
+/// Makes `g` runnable on its runtime.
+pub(crate) fn ready(g: GRef) {
+    let sched = g.sched.clone();
+    sched.ready(g);
+}
+
+/// Go's Gosched.
+pub(crate) fn yield_current() {
+    match g::current() {
+        Some(g) => {
+            let pinned = pin_if_unwinding(&g);
+            let sys = leave_syscall(&g);
+            g.switch_out(Switch::Yield);
+            reenter_syscall(&g, sys);
+            unpin(&g, pinned);
+        }
+        None => std::thread::yield_now(),
     }
 }

@@ -19,6 +19,7 @@
 //! The global queue is a mutex-protected `VecDeque`, with its length mirrored in an atomic so
 //! that schedulers can skip the lock when it is empty.
 
+use crate::util::lock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -240,7 +241,7 @@ impl GlobalQueue {
     }
 
     pub(crate) fn push(&self, g: GRef) {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         q.push_back(g);
         // SeqCst: a submitter stores here and then loads the idle counts; an M going idle stores
         // its idle count and then loads this. Either sees the other (see `sched::wakep`).
@@ -248,7 +249,7 @@ impl GlobalQueue {
     }
 
     pub(crate) fn push_batch(&self, items: Vec<GRef>) {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         q.extend(items);
         self.len.store(q.len(), Ordering::SeqCst);
     }
@@ -263,7 +264,7 @@ impl GlobalQueue {
         if self.len() == 0 {
             return None;
         }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         let g = q.pop_front();
         let n = global_share
             .min(max)

@@ -30,8 +30,8 @@
 //! Rejected: a global run queue only (one lock for every spawn and wake-up), and waking an M per
 //! spawn (a system call per goroutine); both are what Go moved away from in its 2012 scheduler.
 
-use std::io;
-use std::panic::Location;
+use crate::util::lock;
+use crate::util::{fastrand, fatal, panic_message};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -39,14 +39,12 @@ use std::time::{Duration, Instant};
 use corosensei::CoroutineResult;
 
 use super::allgs::AllGs;
-use super::g::{self, fatal, Co, GRef, GStatus, GoroutineId, Switch, G};
+use super::g::{self, GRef, GStatus, Switch, G};
 use super::m::{self, M};
 use super::netpoll::Netpoll;
 use super::p::{pstate, P};
-use super::park::{Unparker, WaitReason};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
-use super::timer::{Entry, RawTimer, TimerAction};
-use super::{fastrand, signal, sysmon};
+use super::signal;
 use crate::trace;
 
 /// Most Ps a runtime can have.
@@ -54,9 +52,9 @@ pub const MAX_PROCS: usize = 4096;
 /// Most Ms a runtime may create (Go's default `debug.SetMaxThreads`).
 pub const MAX_THREADS: usize = 10_000;
 /// How long a spinning M looks for work before giving its P back (see `steal_work`).
-const SPIN_TIME: Duration = Duration::from_micros(20);
+pub(crate) const SPIN_TIME: Duration = Duration::from_micros(20);
 /// How long a spinning M leaves another P's `runnext` alone (see `steal_work`).
-const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
+pub(crate) const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 /// How long an M keeps its P while other Ms, with goroutines living on them, wait for one
 /// (m.rs): Go's time slice, shortened because the waiting goroutines cannot move to the P.
 pub(crate) const TIME_SLICE: Duration = Duration::from_millis(1);
@@ -65,30 +63,30 @@ pub(crate) struct Sched {
     /// Usable bytes of every goroutine stack of this runtime.
     pub(crate) stack_size: usize,
     /// The Ps, created on demand and never freed before the runtime: `Box<P>` raw pointers.
-    allp: Box<[AtomicPtr<P>]>,
-    gomaxprocs: AtomicUsize,
+    pub(crate) allp: Box<[AtomicPtr<P>]>,
+    pub(crate) gomaxprocs: AtomicUsize,
     pub(crate) global: GlobalQueue,
     /// Idle Ps and Ms. Lock order: `idle`, then a timer heap, then the global queue.
-    idle: Mutex<Idle>,
+    pub(crate) idle: Mutex<Idle>,
     /// Length of `idle.ps`, readable without the lock (SeqCst, see the module docs).
-    npidle: AtomicUsize,
+    pub(crate) npidle: AtomicUsize,
     /// Ms spinning (looking for work while holding a P).
-    nmspinning: AtomicUsize,
+    pub(crate) nmspinning: AtomicUsize,
     /// Every M ever started.
-    allm: Mutex<Vec<Arc<M>>>,
+    pub(crate) allm: Mutex<Vec<Arc<M>>>,
     /// Goroutines started minus finished outside any P; the Ps keep their own counts
     /// (`P::ngoroutine_delta`), summed by `goroutine_count`.
-    ngoroutine: AtomicI64,
-    shutdown: AtomicBool,
-    epoch: Instant,
+    pub(crate) ngoroutine: AtomicI64,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) epoch: Instant,
     /// Deadline (nanoseconds since `epoch`) at which the timed sleeper wakes; `u64::MAX` if none.
-    timer_sleep: AtomicU64,
+    pub(crate) timer_sleep: AtomicU64,
     /// The timed sleeper. Holds no count: Ms live as long as the runtime (`allm`).
-    timer_sleeper: AtomicPtr<M>,
+    pub(crate) timer_sleeper: AtomicPtr<M>,
     /// Whether sysmon sleeps until an M starts (`sysmon.rs`); guarded by `sysmon_lock`.
-    sysmon_sleeping: AtomicBool,
-    sysmon_lock: Mutex<()>,
-    sysmon_cv: std::sync::Condvar,
+    pub(crate) sysmon_sleeping: AtomicBool,
+    pub(crate) sysmon_lock: Mutex<()>,
+    pub(crate) sysmon_cv: std::sync::Condvar,
     /// The netpoller (net): epoll, created on first use (`netpoll.rs`).
     pub(crate) netpoll: Netpoll,
     /// Every live goroutine (`allgs.rs`).
@@ -101,16 +99,16 @@ pub(crate) struct Sched {
     /// Every goroutine of this runtime may migrate (`Builder::migrate_goroutines`).
     pub(crate) migrate_all: AtomicBool,
     /// Length of `idle.pwait`, readable without the lock (for the time slice).
-    npwait: AtomicUsize,
+    pub(crate) npwait: AtomicUsize,
     /// Whether an unjoined goroutine panic ends the process (`Builder::panic_policy`).
     pub(crate) panic_abort: AtomicBool,
 }
 
-struct Idle {
-    ps: Vec<usize>,
-    ms: Vec<Arc<M>>,
+pub(crate) struct Idle {
+    pub(crate) ps: Vec<usize>,
+    pub(crate) ms: Vec<Arc<M>>,
     /// Ms with goroutines living on them to run and no P, first come first served (m.rs).
-    pwait: std::collections::VecDeque<Arc<M>>,
+    pub(crate) pwait: std::collections::VecDeque<Arc<M>>,
 }
 
 // SAFETY: `allp` holds pointers to `P`s that are `Send + Sync` and owned by the Sched; the rest
@@ -118,8 +116,6 @@ struct Idle {
 unsafe impl Send for Sched {}
 // SAFETY: as above.
 unsafe impl Sync for Sched {}
-
-static NEXT_GOROUTINE_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Sched {
     pub(crate) fn new(max_procs: usize, stack_size: usize) -> Arc<Sched> {
@@ -159,449 +155,15 @@ impl Sched {
         sched
     }
 
-    fn idle(&self) -> MutexGuard<'_, Idle> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn idle(&self) -> MutexGuard<'_, Idle> {
+        lock(&self.idle)
     }
 
     pub(crate) fn max_procs(&self) -> usize {
         self.gomaxprocs.load(Ordering::SeqCst)
     }
 
-    fn p(&self, id: usize) -> Option<&P> {
-        let p = self.allp[id].load(Ordering::Acquire);
-        // SAFETY: non-null entries are `Box<P>` pointers published with Release in
-        // `set_max_procs` and freed only when the Sched is dropped.
-        (!p.is_null()).then(|| unsafe { &*p })
-    }
-
-    /// The P held by the calling thread if it is an M of this runtime and still owns it,
-    /// guarded so that sysmon cannot take it away while the caller uses it (see `p.rs`).
-    fn current_p(&self) -> Option<PGuard<'_>> {
-        let p = m::current_p();
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: a non-null current P was acquired by this thread's M, and Ps live as long as
-        // their Sched; whether the M still owns it is checked below.
-        let p = unsafe { &*p };
-        if p.sched != self as *const Sched as usize {
-            return None;
-        }
-        let me = m::current_m() as usize;
-        let s = p.state.load(Ordering::Acquire);
-        if s == me | pstate::OWNED {
-            return Some(PGuard { p, restore: 0 });
-        }
-        // Acquire: pairs with the Release of the previous owner's hand-over.
-        if s == me | pstate::RUNNING
-            && p.state
-                .compare_exchange(s, me | pstate::OWNED, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        {
-            return Some(PGuard { p, restore: s });
-        }
-        None
-    }
-
-    /// This M now owns `p` (taken from the idle list or handed over).
-    fn acquire_p(&self, m: &M, p: &P) {
-        // Release: pairs with sysmon's and guards' Acquire loads of the state.
-        p.state
-            .store(m as *const M as usize | pstate::OWNED, Ordering::Release);
-        m::set_current_p(p);
-        m.p_since.set(Instant::now());
-    }
-
-    /// A P pointer handed over through an M's `next_p`.
-    fn p_ref(&self, p: *const P) -> &P {
-        // SAFETY: handed-over P pointers come from `p()` of this Sched, and Ps live as long as
-        // their Sched.
-        unsafe { &*p }
-    }
-
-    /// This M gives up `p`, leaving it in state `st` without an owner.
-    fn release_p(&self, p: &P, st: usize) {
-        m::set_current_p(std::ptr::null());
-        p.set_unowned(st);
-    }
-
-    pub(crate) fn nanos(&self, t: Instant) -> u64 {
-        match t.checked_duration_since(self.epoch) {
-            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1),
-            None => 0,
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.nanos(Instant::now())
-    }
-
-    /// Changes GOMAXPROCS; returns the previous value. Ps beyond the new value retire at their
-    /// owner's next schedule; new Ps start idle and get Ms as work appears.
-    pub(crate) fn set_max_procs(self: &Arc<Self>, n: usize) -> usize {
-        assert!(
-            (1..=MAX_PROCS).contains(&n),
-            "goroutines: set_max_procs: {n} is outside 1..={MAX_PROCS}"
-        );
-        let old;
-        let mut waiters = Vec::new();
-        {
-            let mut idle = self.idle();
-            old = self.gomaxprocs.load(Ordering::SeqCst);
-            for id in old..n {
-                if self.p(id).is_none() {
-                    let p = Box::into_raw(Box::new(P::new(id, Arc::as_ptr(self) as usize)));
-                    // Release: publishes the new P to `p()`'s Acquire.
-                    self.allp[id].store(p, Ordering::Release);
-                }
-            }
-            self.gomaxprocs.store(n, Ordering::SeqCst);
-            for id in 0..old.max(n) {
-                let p = self.p(id).expect("created above");
-                let st = p.state();
-                if id < n && st == pstate::RETIRED {
-                    p.set_unowned(pstate::IDLE);
-                    idle.ps.push(id);
-                } else if id >= n && st == pstate::IDLE {
-                    idle.ps.retain(|&x| x != id);
-                    p.set_unowned(pstate::RETIRED);
-                    self.rehome_timers(p);
-                }
-            }
-            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
-            // New Ps go to Ms waiting for one first.
-            while !idle.pwait.is_empty() {
-                let Some(p) = self.pidleget_locked(&mut idle) else {
-                    break;
-                };
-                let w = self.give_p_to_waiter(&mut idle, p);
-                if let Some(w) = w {
-                    waiters.push(w);
-                }
-            }
-        }
-        for w in waiters {
-            self.netpoll.wake_m(&w);
-        }
-        if old != 0 {
-            for _ in old..n {
-                self.wakep();
-            }
-        }
-        old
-    }
-
-    fn rehome_timers(&self, p: &P) {
-        if p.id == 0 {
-            return;
-        }
-        let p0 = self.p(0).expect("P 0 always exists");
-        // `adopt`, not `push`: we hold the idle lock, and a push may start a goroutine.
-        for e in p.timers.take_all() {
-            p0.timers.adopt(0, e);
-        }
-    }
-
-    // ---- spawning and readying ----
-
-    /// Starts a goroutine running `f` (Go's newproc): it goes to `runnext` of the caller's P, or
-    /// to the global queue from outside the runtime. `site` is where `go` was called; `opts`
-    /// carries what `Goroutine` set (name, stack size), checked by the caller.
-    pub(crate) fn spawn<F>(
-        self: &Arc<Self>,
-        f: F,
-        site: &'static Location<'static>,
-        opts: super::goroutine::SpawnOpts,
-    ) -> io::Result<GRef>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        if self.shutdown.load(Ordering::Relaxed) {
-            return Err(io::Error::other(
-                "goroutines: the runtime has been shut down",
-            ));
-        }
-        let p = self.current_p();
-        let raw_id = match &p {
-            Some(p) => p.next_goid(&NEXT_GOROUTINE_ID),
-            None => NEXT_GOROUTINE_ID.fetch_add(1, Ordering::Relaxed),
-        };
-        let id = GoroutineId(std::num::NonZeroU64::new(raw_id).expect("id overflow"));
-        let parent = g::current_id();
-        let mut g = G::new(
-            id,
-            self.clone(),
-            site,
-            parent.map_or(0, |p| p.as_u64()),
-            opts.migratable || self.migrate_all.load(Ordering::Relaxed),
-        );
-        g.name = opts.name;
-        let g = Arc::new(g);
-        let stack_size = opts.stack_size.unwrap_or(self.stack_size);
-        let stack = match &p {
-            Some(p) => p.alloc_stack(stack_size)?,
-            None => {
-                let mut v = Vec::with_capacity(1);
-                super::stack::alloc_batch(stack_size, 1, &mut v)?;
-                v.pop().expect("alloc_batch returned at least one stack")
-            }
-        };
-        if stack.touched {
-            // SAFETY: `g` is new and not yet shared: we are its only owner.
-            unsafe { g.install(make_coroutine(&g, stack, f)) };
-        } else {
-            // An untouched stack faults on first use: leave that to the M that first runs the
-            // goroutine, so that a goroutine spawning many others does not take every fault
-            // itself (the million example spreads its faults over all Ms this way).
-            // SAFETY: as above.
-            unsafe { g.install_pending(stack, Box::new(f)) };
-        }
-        match &p {
-            Some(p) => p.add_goroutines(1),
-            None => {
-                self.ngoroutine.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.allgs
-            .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
-        if trace::enabled() {
-            trace::go_create(id, parent, site, g.name.as_ref());
-        }
-        match p {
-            Some(p) => p.put(g.clone(), true, &self.global),
-            None => self.global.push(g.clone()),
-        }
-        self.wakep();
-        Ok(g)
-    }
-
-    /// Makes a parked goroutine runnable (Go's ready): into `runnext` of the caller's P, so the
-    /// woken goroutine runs next, or to the global queue from outside the runtime.
-    ///
-    /// A goroutine that lives on an M (m.rs) goes to that M's own queue instead: directly when
-    /// the caller runs on that M, through its inbox otherwise.
-    pub(crate) fn ready(&self, g: GRef) {
-        g.set_status(GStatus::Runnable);
-        if trace::enabled() {
-            trace::go_unpark(g.id(), g::current_id());
-        }
-        let home = g.home.load(Ordering::Relaxed);
-        if !home.is_null() {
-            if std::ptr::eq(home, m::current_m()) {
-                // SAFETY: `home` is the calling thread's M, which lives as long as its Sched.
-                unsafe { &*home }.push_own(g, true);
-            } else {
-                // SAFETY: Ms live as long as the Sched (`allm`), and the G holds its Sched.
-                self.push_remote(unsafe { &*home }, g);
-            }
-            return;
-        }
-        match self.current_p() {
-            Some(p) => p.put(g, true, &self.global),
-            None => self.global.push(g),
-        }
-        self.wakep();
-    }
-
-    /// Queues `g`, which lives on `home`, from another thread, and wakes `home` if it sleeps
-    /// waiting for such work (m.rs module docs).
-    fn push_remote(&self, home: &M, g: GRef) {
-        if home.push_inbox(g) {
-            self.netpoll.wake_m(home);
-        }
-    }
-
-    /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
-    pub(crate) fn wakep(&self) {
-        // SeqCst fence: orders the caller's publication of work (a queue push, which may be a
-        // mere Release store) before the loads below; pairs with the fence in `any_runnable`
-        // on the idling side, so that one of the two sides sees the other (module docs).
-        std::sync::atomic::fence(Ordering::SeqCst);
-        if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
-            return;
-        }
-        if self
-            .nmspinning
-            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        match self.pidleget() {
-            Some(p) => self.startm(p, true),
-            None => {
-                self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-    }
-
-    fn pidleget(&self) -> Option<&P> {
-        let mut idle = self.idle();
-        self.pidleget_locked(&mut idle)
-    }
-
-    fn pidleget_locked(&self, idle: &mut Idle) -> Option<&P> {
-        let id = idle.ps.pop()?;
-        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
-        let p = self.p(id).expect("idle P exists");
-        p.set_unowned(pstate::HANDOFF);
-        // A P leaves idle: sysmon must watch it again (Go wakes sysmon in the same place). An M
-        // that slept until a timer and takes a P back by itself starts no M, so `startm` alone
-        // would leave sysmon asleep while a hog runs (issue 11, item 1).
-        self.wake_sysmon();
-        Some(p)
-    }
-
-    /// Wakes sysmon if it sleeps because every P was idle.
-    fn wake_sysmon(&self) {
-        // SeqCst: pairs with the store of `sysmon_sleeping` in `sysmon_wait`, which re-checks
-        // `npidle` after it: either we see the flag, or sysmon sees the P we took.
-        if self.sysmon_sleeping.load(Ordering::SeqCst) {
-            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            self.sysmon_cv.notify_one();
-        }
-    }
-
-    /// Puts `p` on the idle list, or hands it to the first M waiting for a P; then returns
-    /// that M, which the caller must wake after unlocking (`wake_m`).
-    #[must_use]
-    fn pidleput_locked(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
-        if !idle.pwait.is_empty() {
-            p.set_unowned(pstate::HANDOFF);
-            return self.give_p_to_waiter(idle, p);
-        }
-        p.set_unowned(pstate::IDLE);
-        idle.ps.push(p.id);
-        // SeqCst: see the module docs.
-        self.npidle.store(idle.ps.len(), Ordering::SeqCst);
-        None
-    }
-
-    /// Hands `p` (in HANDOFF) to the first P-waiter, returned for the caller to wake; `None`
-    /// (and `p` back on the idle list) if nobody waits.
-    fn give_p_to_waiter(&self, idle: &mut Idle, p: &P) -> Option<Arc<M>> {
-        let Some(w) = idle.pwait.pop_front() else {
-            p.set_unowned(pstate::IDLE);
-            idle.ps.push(p.id);
-            self.npidle.store(idle.ps.len(), Ordering::SeqCst);
-            return None;
-        };
-        self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
-        // Release: hands the P (and the previous owner's writes to it) to the waiter, whose
-        // `take_next_p` Acquires it.
-        w.next_p.store(p as *const P as *mut P, Ordering::Release);
-        Some(w)
-    }
-
-    /// The calling M has goroutines living on it to run and no P: take an idle P, or wait
-    /// until one is handed over (m.rs). False on shutdown.
-    fn get_p_for_own(&self, m: &Arc<M>) -> bool {
-        {
-            let mut idle = self.idle();
-            if let Some(p) = self.pidleget_locked(&mut idle) {
-                drop(idle);
-                self.acquire_p(m, p);
-                return true;
-            }
-            idle.pwait.push_back(m.clone());
-            self.npwait.store(idle.pwait.len(), Ordering::Relaxed);
-        }
-        loop {
-            let p = m.take_next_p();
-            if !p.is_null() {
-                self.acquire_p(m, self.p_ref(p));
-                return true;
-            }
-            if self.shutdown.load(Ordering::Relaxed) {
-                return false;
-            }
-            m.sleep(None);
-        }
-    }
-
-    /// The time slice of the module docs: the caller's M gives its P to the first P-waiter.
-    /// True if it did (the M then has no P).
-    fn yield_p_to_waiter(&self, m: &M, p: &P) -> bool {
-        let w = {
-            let mut idle = self.idle();
-            if idle.pwait.is_empty() {
-                return false;
-            }
-            m::set_current_p(std::ptr::null());
-            p.set_unowned(pstate::HANDOFF);
-            self.give_p_to_waiter(&mut idle, p)
-        };
-        if m.spinning.swap(false, Ordering::Relaxed) {
-            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-        }
-        if let Some(w) = w {
-            self.netpoll.wake_m(&w);
-        }
-        true
-    }
-
-    /// Runs `p` on an idle M, or a new one (Go's startm).
-    fn startm(&self, p: &P, spinning: bool) {
-        self.wake_sysmon();
-        let m = {
-            let mut idle = self.idle();
-            if idle.pwait.is_empty() {
-                idle.ms.pop()
-            } else {
-                // An M waiting for a P has work of its own: it gets the P, and looks at the
-                // P's queues after its own (the reason we were called).
-                let w = self.give_p_to_waiter(&mut idle, p);
-                drop(idle);
-                if spinning {
-                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-                }
-                if let Some(w) = w {
-                    self.netpoll.wake_m(&w);
-                }
-                return;
-            }
-        };
-        match m {
-            Some(m) => {
-                m.spinning.store(spinning, Ordering::Relaxed);
-                // Release: hands the P (and the previous owner's writes to it) to the M.
-                m.next_p.store(p as *const P as *mut P, Ordering::Release);
-                // net: also breaks its epoll_wait if it is the M blocked in the netpoller.
-                self.netpoll.wake_m(&m);
-            }
-            None => self.new_m(p, spinning),
-        }
-    }
-
-    fn new_m(&self, p: &P, spinning: bool) {
-        let m = {
-            let mut allm = self.allm.lock().unwrap_or_else(|e| e.into_inner());
-            if allm.len() >= MAX_THREADS {
-                fatal(&format!(
-                    "thread exhaustion: this runtime already has {MAX_THREADS} threads (Ms)"
-                ));
-            }
-            let m = Arc::new(M::new(allm.len()));
-            allm.push(m.clone());
-            if allm.len() == 1 {
-                sysmon::start(&self.self_arc());
-            }
-            m
-        };
-        m.spinning.store(spinning, Ordering::Relaxed);
-        m.next_p.store(p as *const P as *mut P, Ordering::Release);
-        let sched = self.self_arc();
-        let name = format!("goroutines-m{}", m.id);
-        let res = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || m_main(sched, m));
-        if let Err(e) = res {
-            fatal(&format!("cannot start an OS thread for the scheduler: {e}"));
-        }
-    }
-
-    fn self_arc(&self) -> Arc<Sched> {
+    pub(crate) fn self_arc(&self) -> Arc<Sched> {
         // Every P holds the address of its Sched, and Ps are reachable only through a live
         // `Arc<Sched>` (a runtime handle, an M or a goroutine); see `P::sched`.
         let p0 = self.p(0).expect("P 0 always exists");
@@ -613,64 +175,13 @@ impl Sched {
         }
     }
 
-    // ---- timers ----
-
-    /// Pushes a timer entry on the caller's P (or a random P) and wakes a sleeper that would
-    /// otherwise oversleep it.
-    pub(crate) fn add_timer(&self, e: Entry) {
-        let when = e.when;
-        // Any P's heap will do (heaps are locked); the caller's keeps timers near their users.
-        let pid = match self.current_p() {
-            Some(p) => p.id,
-            None => fastrand() as usize % self.max_procs(),
-        };
-        let p = self.p(pid).expect("P below GOMAXPROCS exists");
-        p.timers.push(p.id, e);
-        // SeqCst: pairs with the sleeper's store of `timer_sleep` (module docs).
-        let sleep = self.timer_sleep.load(Ordering::SeqCst);
-        if when < sleep {
-            let m = self.timer_sleeper.load(Ordering::SeqCst);
-            if sleep != u64::MAX && !m.is_null() {
-                // net: `wake_m` also breaks its epoll_wait if it is blocked in the netpoller.
-                // SAFETY: Ms live as long as the Sched (`allm`).
-                self.netpoll.wake_m(unsafe { &*m });
-            } else {
-                self.wakep();
-            }
-        }
-    }
-
-    pub(crate) fn timer_went_stale(&self, pid: usize) {
-        if let Some(p) = (pid < MAX_PROCS).then(|| self.p(pid)).flatten() {
-            p.timers.went_stale();
-        }
-    }
-
-    pub(crate) fn earliest_timer(&self) -> u64 {
-        (0..self.max_procs())
-            .filter_map(|i| self.p(i))
-            .map(|p| p.timers.next_when())
-            .min()
-            .unwrap_or(u64::MAX)
-    }
-
-    fn run_all_timers(&self, now: u64) {
-        for i in 0..self.max_procs() {
-            if let Some(p) = self.p(i) {
-                p.timers.run_due(now);
-            }
-        }
-    }
-
-    // ---- finding work ----
-
     /// Blocks until the M holds a P and has a goroutine to run; `None` on shutdown.
     ///
     /// Order: the own queues of a locked M only; the time slice (P-waiters); due timers; the
     /// global queue every 61st schedule; goroutines living on this M and the P's `runnext` and
     /// queue (heads first every 61st schedule, so that hand-off pairs cannot starve them); the
     /// global queue; goroutines of this M that yielded; the network; stealing.
-    fn find_runnable(&self, m: &Arc<M>) -> Option<GRef> {
+    pub(crate) fn find_runnable(&self, m: &Arc<M>) -> Option<GRef> {
         loop {
             if self.shutdown.load(Ordering::Relaxed) {
                 return None;
@@ -801,7 +312,7 @@ impl Sched {
     }
 
     /// The P's `runnext` and queue; the queue's head first if `heads`.
-    fn pop_p(&self, p: &P, heads: bool) -> Option<GRef> {
+    pub(crate) fn pop_p(&self, p: &P, heads: bool) -> Option<GRef> {
         if heads {
             p.runq.pop().or_else(|| p.take_runnext())
         } else {
@@ -820,7 +331,7 @@ impl Sched {
 
     /// A spinning M found work: stop spinning and let another M spin in its place (Go's
     /// resetspinning).
-    fn found(&self, m: &M, g: GRef) -> GRef {
+    pub(crate) fn found(&self, m: &M, g: GRef) -> GRef {
         if m.spinning.swap(false, Ordering::Relaxed) {
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             self.wakep();
@@ -835,7 +346,7 @@ impl Sched {
     /// noticeable when the program goes idle. A victim's `runnext` is taken only after
     /// [`RUNNEXT_GRACE`]: the goroutine that filled it usually parks a moment later and lets its
     /// own M run it, without a migration (Go waits 3 µs for the same reason).
-    fn steal_work(&self, m: &M, p: &P) -> Option<GRef> {
+    pub(crate) fn steal_work(&self, m: &M, p: &P) -> Option<GRef> {
         let n = self.max_procs();
         let start = Instant::now();
         loop {
@@ -891,141 +402,8 @@ impl Sched {
         }
     }
 
-    /// The owner of a P beyond GOMAXPROCS gives everything on it away. True if it retired it.
-    fn retire(&self, m: &M, p: &P) -> bool {
-        let idle = self.idle();
-        if p.id < self.max_procs() {
-            return false;
-        }
-
-        let mut moved = p.runq.drain();
-        moved.extend(p.take_runnext());
-        if !moved.is_empty() {
-            self.global.push_batch(moved);
-        }
-        self.rehome_timers(p);
-        p.flush_stacks();
-        self.release_p(p, pstate::RETIRED);
-        drop(idle);
-        if m.spinning.swap(false, Ordering::Relaxed) {
-            self.nmspinning.fetch_sub(1, Ordering::SeqCst);
-        }
-        self.wakep();
-        true
-    }
-
-    /// Sleeps the M (without a P) until another hands it one, or until goroutines living on it
-    /// become runnable (then it returns without a P, and `find_runnable` asks for one); as the
-    /// earliest sleeper, only until the next timer, then runs timers itself. A `locked` M (its
-    /// goroutine is locked to it and parked) takes no P for other work: it sleeps until its own
-    /// goroutines are runnable. Returns false on shutdown.
-    fn stopm(&self, m: &Arc<M>, locked: bool) -> bool {
-        loop {
-            if self.shutdown.load(Ordering::Relaxed) {
-                return false;
-            }
-            if !locked {
-                self.idle().ms.push(m.clone());
-            }
-            // SeqCst: the Dekker pair with `M::push_inbox` (m.rs): we publish that we sleep,
-            // then look at the inbox; a pusher publishes its push, then looks at the flag.
-            m.wants_inbox.store(true, Ordering::SeqCst);
-            let own = m.has_own_work();
-            // Become the timed sleeper if our deadline is the earliest.
-            let mut deadline = if own || locked {
-                u64::MAX
-            } else {
-                self.earliest_timer()
-            };
-            let mut timed = false;
-            if deadline != u64::MAX {
-                let cur = self.timer_sleep.load(Ordering::SeqCst);
-                if deadline < cur
-                    && self
-                        .timer_sleep
-                        .compare_exchange(cur, deadline, Ordering::SeqCst, Ordering::SeqCst)
-                        .is_ok()
-                {
-                    self.timer_sleeper
-                        .store(Arc::as_ptr(m) as *mut M, Ordering::SeqCst);
-                    timed = true;
-                    // Re-check after publishing: a timer added meanwhile either saw our
-                    // deadline (and will wake us) or is visible here.
-                    deadline = deadline.min(self.earliest_timer());
-                }
-            }
-            let timeout = timed.then(|| Duration::from_nanos(deadline.saturating_sub(self.now())));
-            let woken = if own || timeout == Some(Duration::ZERO) {
-                false
-            } else if locked {
-                m.sleep(None)
-            } else {
-                // net: the timed sleeper, or the first idle M while goroutines wait on fds,
-                // sleeps in epoll_wait instead of on its futex (`netpoll.rs`).
-                self.netpoll.sleep_m(m, timed, timeout)
-            };
-            m.wants_inbox.store(false, Ordering::Relaxed);
-            if timed {
-                let _ = self.timer_sleep.compare_exchange(
-                    deadline,
-                    u64::MAX,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
-            }
-            let p = m.take_next_p();
-            if !p.is_null() {
-                // SAFETY: a handed-over P is a live P of this Sched (`startm`).
-                self.acquire_p(m, unsafe { &*p });
-                return true;
-            }
-            if locked {
-                if m.has_own_work() {
-                    return true;
-                }
-                continue;
-            }
-            // Woken for a timer or shutdown, or timed out: leave the idle list, unless someone
-            // already took us off it to hand us a P, in which case wait for that P.
-            let removed = {
-                let mut idle = self.idle();
-                let before = idle.ms.len();
-                idle.ms.retain(|x| !Arc::ptr_eq(x, m));
-                idle.ms.len() != before
-            };
-            if !removed {
-                while m.next_p.load(Ordering::Acquire).is_null()
-                    && !self.shutdown.load(Ordering::Relaxed)
-                {
-                    m.sleep(Some(Duration::from_millis(10)));
-                }
-                let p = m.take_next_p();
-                if !p.is_null() {
-                    // SAFETY: a handed-over P is a live P of this Sched (`startm`).
-                    self.acquire_p(m, unsafe { &*p });
-                    return true;
-                }
-                continue;
-            }
-            let _ = woken;
-            if m.has_own_work() {
-                return true;
-            }
-            // Timers may be due: run them with an idle P if there is one.
-            if self.earliest_timer() <= self.now() {
-                if let Some(p) = self.pidleget() {
-                    self.acquire_p(m, p);
-                    self.run_all_timers(self.now());
-                    return true;
-                }
-            }
-        }
-    }
-
-    // ---- running goroutines ----
-
     /// Runs `g` until it switches out, and acts on why (Go's execute plus the tail of mcall).
-    fn execute(&self, m: &Arc<M>, g: GRef) {
+    pub(crate) fn execute(&self, m: &Arc<M>, g: GRef) {
         let me = Arc::as_ptr(m);
         let home = g.home.load(Ordering::Relaxed);
         if home.is_null() {
@@ -1058,7 +436,7 @@ impl Sched {
             // its coroutine (g.rs module docs).
             if let Some((stack, f)) = unsafe { g.take_pending() } {
                 // SAFETY: as above.
-                unsafe { g.install(make_coroutine(&g, stack, f)) };
+                unsafe { g.install(super::spawn::make_coroutine(&g, stack, f)) };
             }
             // SAFETY: as above.
             let co = unsafe { g.coroutine() }
@@ -1129,7 +507,7 @@ impl Sched {
 
     /// Queues `g`, which switched out on `m` and must run again: on `m` itself if it lives
     /// there, else on the global queue.
-    fn requeue(&self, m: &M, g: GRef, homed: bool) {
+    pub(crate) fn requeue(&self, m: &M, g: GRef, homed: bool) {
         g.set_status(GStatus::Runnable);
         if homed {
             m.push_own(g, false);
@@ -1141,7 +519,7 @@ impl Sched {
 
     /// Records the start of a run of `g` on `p` (null: no P) in the trace.
     #[cold]
-    fn trace_start(&self, g: &G, p: *const P) {
+    pub(crate) fn trace_start(&self, g: &G, p: *const P) {
         let (pid, local) = match (!p.is_null()).then(|| self.p_ref(p)) {
             Some(p) => (Some(p.id), self.local_queue_len(p)),
             None => (None, 0),
@@ -1149,208 +527,19 @@ impl Sched {
         trace::go_start(g.id(), g.spawn_site, pid, local, self.global.len());
     }
 
-    /// A goroutine finished: recycle its stack.
-    fn goexit(&self, m: &M, g: GRef) {
-        g.set_status(GStatus::Dead);
-        if !g.migratable && std::ptr::eq(g.home.load(Ordering::Relaxed), m) {
-            m.add_homed(-1);
-        }
-        if std::ptr::eq(m.locked_g.load(Ordering::Relaxed), Arc::as_ptr(&g)) {
-            m.locked_g.store(std::ptr::null_mut(), Ordering::Relaxed);
-        }
-        // SAFETY: this M owns the finished G (g.rs module docs).
-        let stack = unsafe { g.coroutine() }.take().map(|co| {
-            let mut stack = std::mem::ManuallyDrop::into_inner(co).into_stack();
-            stack.touched = true;
-            stack
-        });
-        match self.current_p() {
-            Some(p) => {
-                if let Some(s) = stack {
-                    p.free_stack(s);
-                }
-                p.add_goroutines(-1);
-            }
-            None => {
-                if let Some(s) = stack {
-                    super::stack::free_batch([s]);
-                }
-                self.ngoroutine.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Goroutines started and not finished (Go's NumGoroutine). The per-P counts are read one
-    /// after another, so a goroutine started and finished meanwhile may be missed or counted.
-    pub(crate) fn goroutine_count(&self) -> usize {
-        let ps: i64 = (0..MAX_PROCS)
-            .map_while(|i| self.p(i))
-            .map(|p| p.ngoroutine_delta.load(Ordering::Relaxed))
-            .sum();
-        (self.ngoroutine.load(Ordering::Relaxed) + ps).max(0) as usize
-    }
-
-    /// Gives away a P whose M is about to block (Go's handoffp).
-    fn handoffp(&self, p: &P) {
-        if p.has_work() || self.global.len() > 0 {
-            self.startm(p, false);
-            return;
-        }
-        if self.nmspinning.load(Ordering::SeqCst) == 0
-            && self.npidle.load(Ordering::SeqCst) == 0
-            && self
-                .nmspinning
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok()
-        {
-            self.startm(p, true);
-            return;
-        }
-        let when = p.timers.next_when();
-        let waiter = {
-            let mut idle = self.idle();
-            self.pidleput_locked(&mut idle, p)
-        };
-        if let Some(w) = waiter {
-            self.netpoll.wake_m(&w);
-            return;
-        }
-        if when != u64::MAX && when < self.timer_sleep.load(Ordering::SeqCst) {
-            self.wakep();
-        }
-        if self.any_runnable() {
-            self.wakep();
-        }
-    }
-
-    // ---- for sysmon ----
-
-    pub(crate) fn p_by_id(&self, id: usize) -> Option<&P> {
-        self.p(id)
-    }
-
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.shutdown.load(Ordering::Relaxed)
-    }
-
-    /// Whether every P is idle (nothing runs, nothing to monitor).
-    pub(crate) fn all_idle(&self) -> bool {
-        self.npidle.load(Ordering::SeqCst) >= self.max_procs()
-    }
-
-    /// Sysmon sleeps until a P leaves idle, or until the next timer (Go's `timeSleepUntil`:
-    /// the M that runs that timer may find a hog to watch), or at most a second.
-    pub(crate) fn sysmon_wait(&self) {
-        let g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
-        self.sysmon_sleeping.store(true, Ordering::SeqCst);
-        // Re-check after publishing `sysmon_sleeping`: `startm` runs after a P left the idle
-        // list, so either it sees the flag or we see the busy P.
-        if !self.all_idle() || self.is_shut_down() {
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            return;
-        }
-        let next = self.earliest_timer();
-        let limit = if next == u64::MAX {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_nanos(next.saturating_sub(self.now())).min(Duration::from_secs(1))
-        };
-        let (_g, _) = self
-            .sysmon_cv
-            .wait_timeout_while(g, limit, |_| self.sysmon_sleeping.load(Ordering::SeqCst))
-            .unwrap_or_else(|e| e.into_inner());
-        self.sysmon_sleeping.store(false, Ordering::SeqCst);
-    }
-
-    /// Takes `p` away from its M if its state word is still `word` (sysmon.rs), and hands it to
-    /// another M. True if it did.
-    pub(crate) fn retake(&self, p: &P, word: usize) -> bool {
-        // AcqRel: Acquire pairs with the owner's Release when it entered RUNNING or SYSCALL, so
-        // its writes to the P are visible before we hand the P on.
-        if p.state
-            .compare_exchange(word, pstate::HANDOFF, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-        {
-            return false;
-        }
-        self.handoffp(p);
-        true
-    }
-
     /// Stops every M: idle ones now, running ones at their next schedule.
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
         {
-            let _g = self.sysmon_lock.lock().unwrap_or_else(|e| e.into_inner());
+            let _g = lock(&self.sysmon_lock);
             self.sysmon_sleeping.store(false, Ordering::SeqCst);
             self.sysmon_cv.notify_one();
         }
         self.netpoll.shutdown(); // net: breaks a blocking epoll_wait
-        let ms: Vec<Arc<M>> = self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let ms: Vec<Arc<M>> = lock(&self.allm).clone();
         for m in ms {
             m.wake();
         }
-    }
-
-    /// Counts of goroutines and queue depths, for `runtime::stats`.
-    pub(crate) fn queue_depths(&self) -> (usize, Vec<usize>) {
-        let locals = (0..self.max_procs())
-            .filter_map(|i| self.p(i))
-            .map(|p| self.local_queue_len(p))
-            .collect();
-        (self.global.len(), locals)
-    }
-
-    /// Runnable goroutines queued on `p`, and those living on its owner M (m.rs).
-    pub(crate) fn local_queue_len(&self, p: &P) -> usize {
-        let word = p.state.load(Ordering::Acquire);
-        let owner = (word & !pstate::MASK) as *const M;
-        // SAFETY: a non-null owner in a P's state word is an M of this Sched, and Ms live as
-        // long as the Sched (`allm`).
-        let own = (!owner.is_null()).then(|| unsafe { &*owner }.queued());
-        p.runq.len() as usize + usize::from(p.has_runnext()) + own.unwrap_or(0)
-    }
-
-    /// Schedules done by all Ps: moves whenever any goroutine runs.
-    pub(crate) fn tick_sum(&self) -> u64 {
-        (0..self.max_procs())
-            .filter_map(|i| self.p(i))
-            .map(|p| u64::from(p.sched_tick.load(Ordering::Relaxed)))
-            .sum()
-    }
-
-    /// Ms sleeping without a P, and Ms spinning.
-    pub(crate) fn idle_and_spinning_ms(&self) -> (usize, usize) {
-        (
-            self.idle().ms.len(),
-            self.nmspinning.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Every M, for `scheddetail`.
-    pub(crate) fn all_ms(&self) -> Vec<Arc<M>> {
-        self.allm.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Idle Ps.
-    pub(crate) fn idle_procs(&self) -> usize {
-        self.npidle.load(Ordering::SeqCst)
-    }
-
-    /// Milliseconds since this runtime was created.
-    pub(crate) fn uptime_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
-    }
-
-    pub(crate) fn thread_count(&self) -> usize {
-        self.allm.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    pub(crate) fn timer_count(&self) -> usize {
-        (0..self.max_procs())
-            .filter_map(|i| self.p(i))
-            .map(|p| p.timers.len())
-            .sum()
     }
 }
 
@@ -1363,29 +552,6 @@ impl Drop for Sched {
                 // being dropped no M or goroutine can reach it any more.
                 drop(unsafe { Box::from_raw(p) });
             }
-        }
-    }
-}
-
-/// A P used by the calling M (see `Sched::current_p`); puts the P back in RUNNING when it was
-/// taken from there.
-pub(crate) struct PGuard<'a> {
-    pub(crate) p: &'a P,
-    restore: usize,
-}
-
-impl std::ops::Deref for PGuard<'_> {
-    type Target = P;
-    fn deref(&self) -> &P {
-        self.p
-    }
-}
-
-impl Drop for PGuard<'_> {
-    fn drop(&mut self) {
-        if self.restore != 0 {
-            // Release: our writes to the P happen before a retaker's Acquire.
-            self.p.state.store(self.restore, Ordering::Release);
         }
     }
 }
@@ -1406,38 +572,17 @@ fn trace_stop(g: &G, p: *const P, r: &CoroutineResult<Switch, ()>) {
     trace::go_stop(g.id(), pid, why);
 }
 
-/// The coroutine that runs `f` as goroutine `g` on `stack`.
-fn make_coroutine<F: FnOnce() + Send + 'static>(g: &GRef, stack: super::stack::Stack, f: F) -> Co {
-    g.set_stack(stack.top(), stack.size());
-    let gp = SendPtr(Arc::as_ptr(g));
-    Co::with_stack(stack, move |yielder, ()| {
-        let gp = gp;
-        // SAFETY: the G owns this coroutine, so it outlives the coroutine's body.
-        unsafe { (*gp.0).set_yielder(yielder) };
-        f();
-        // Goroutine-locals not dropped by `f`'s wrapper (a detached goroutine's): dropped
-        // here, in the goroutine, never on whichever thread drops the G (local.rs). A panic
-        // was reported by the hook; it ends nothing else.
-        let _ = std::panic::catch_unwind(super::local::destroy_current);
-    })
-}
-
-struct SendPtr(*const G);
-// SAFETY: the pointer is only dereferenced by the goroutine that the G describes, on whatever M
-// runs it; the G is `Sync`.
-unsafe impl Send for SendPtr {}
-
 /// The body of every M thread. Anything that unwinds out of the scheduler (a runtime bug, or
 /// user code that ran where it must not) ends the process with a `goroutines: fatal:` message,
 /// as Go's throw does: an M that died silently would leave its P owned forever and the program
 /// hung.
-fn m_main(sched: Arc<Sched>, m: Arc<M>) {
+pub(crate) fn m_main(sched: Arc<Sched>, m: Arc<M>) {
     let id = m.id;
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m_loop(sched, m)));
     if let Err(e) = r {
         fatal(&format!(
             "a panic unwound out of the scheduler on M{id}: {}",
-            g::panic_message(&*e)
+            panic_message(&*e)
         ));
     }
 }
@@ -1456,258 +601,4 @@ fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     // Shut down: drop the P without putting it back; nothing will run it.
     m::set_current_p(std::ptr::null());
     m::set_current_m(std::ptr::null());
-}
-
-// ---- what goroutines call ----
-
-/// Parks the running goroutine `g` (park.rs).
-pub(crate) fn park_current(g: &G, reason: WaitReason) {
-    if g.take_token() {
-        return;
-    }
-    g.set_wait_reason(reason);
-    g.mark_wait_start();
-    let pinned = pin_if_unwinding(g);
-    let sys = leave_syscall(g);
-    g.switch_out(Switch::Park);
-    reenter_syscall(g, sys);
-    unpin(g, pinned);
-    g.set_wait_reason(WaitReason::Zero);
-}
-
-/// A goroutine that switches while unwinding a panic (a `Drop` that parks) must come back on
-/// the same OS thread: std keeps the panic count in a thread-local, and unwinding that finished
-/// on another thread would leave both threads' counts wrong. A goroutine that lives on its M
-/// (the default) does anyway; a migratable one is given this M as its home for that switch
-/// only. Returns whether it pinned.
-fn pin_if_unwinding(g: &G) -> bool {
-    if !std::thread::panicking() || !g.home.load(Ordering::Relaxed).is_null() {
-        return false;
-    }
-    // Relaxed: read by the readier after the park protocol's Acquire (see `G::home`).
-    g.home.store(m::current_m() as *mut M, Ordering::Relaxed);
-    true
-}
-
-fn unpin(g: &G, pinned: bool) {
-    if pinned {
-        g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
-    }
-}
-
-/// Parks the running goroutine `g` until unparked or `deadline`.
-pub(crate) fn park_current_until(g: &GRef, reason: WaitReason, deadline: Instant) {
-    if g.take_token() || deadline <= Instant::now() {
-        return;
-    }
-    let t = RawTimer::new(TimerAction::Unpark(Unparker::for_goroutine(g.clone())));
-    t.reset(&g.sched, deadline);
-    park_current(g, reason);
-    t.stop(&g.sched);
-}
-
-/// Makes `g` runnable on its runtime.
-pub(crate) fn ready(g: GRef) {
-    let sched = g.sched.clone();
-    sched.ready(g);
-}
-
-/// Go's Gosched.
-pub(crate) fn yield_current() {
-    match g::current() {
-        Some(g) => {
-            let pinned = pin_if_unwinding(&g);
-            let sys = leave_syscall(&g);
-            g.switch_out(Switch::Yield);
-            reenter_syscall(&g, sys);
-            unpin(&g, pinned);
-        }
-        None => std::thread::yield_now(),
-    }
-}
-
-/// Runs `f`, which may block its OS thread, after telling the scheduler (Go's entersyscall and
-/// exitsyscall). See `goroutines::blocking`.
-///
-/// Unlike a Go system call, `f` is arbitrary Rust and may park or yield the goroutine (a
-/// channel receive inside `blocking`). A switch leaves the syscall state first and enters it
-/// again when the goroutine resumes ([`park_current`], [`yield_current`]): a parked goroutine
-/// must not leave its P in SYSCALL, where the next schedule on it would fail its
-/// compare-and-swap and drop the P for sysmon to find much later (issue 11, item 2).
-pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
-    let Some(g) = g::current() else { return f() };
-    if g.syscall.get() != g::syscall::NONE {
-        // Nested: the outer call already told the scheduler.
-        return f();
-    }
-    enter_syscall(&g);
-    struct Exit<'a>(&'a GRef);
-    impl Drop for Exit<'_> {
-        fn drop(&mut self) {
-            exit_syscall(self.0);
-        }
-    }
-    let _exit = Exit(&g);
-    f()
-}
-
-/// The running goroutine `g` enters a blocking call: its P goes from RUNNING to SYSCALL, where
-/// sysmon may hand it to another M.
-fn enter_syscall(g: &G) {
-    let p = m::current_p();
-    let me = m::current_m() as usize;
-    // SAFETY: the current P pointer is live for the life of its Sched (ownership is checked by
-    // the compare-and-swap).
-    let entered = !p.is_null()
-        && unsafe { &*p }
-            .state
-            // AcqRel: Release publishes our use of the P to a sysmon that retakes it.
-            .compare_exchange(
-                me | pstate::RUNNING,
-                me | pstate::SYSCALL,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_ok();
-    if entered {
-        // SAFETY: as above.
-        unsafe { &*p }.syscall_seq.fetch_add(1, Ordering::Relaxed);
-        g.set_status(GStatus::Syscall);
-        g.syscall.set(g::syscall::ENTERED);
-    } else {
-        // Sysmon already took the P (we ran too long): nothing to hand off.
-        g.syscall.set(g::syscall::WITHOUT_P);
-    }
-}
-
-/// Leaves the syscall state without giving up the goroutine's claim to run: SYSCALL back to
-/// RUNNING if sysmon left the P alone, else the M goes on without a P. Returns the state that
-/// `g.syscall` had, for `reenter_syscall`.
-fn leave_syscall(g: &G) -> u8 {
-    let st = g.syscall.replace(g::syscall::NONE);
-    if st != g::syscall::ENTERED {
-        return st;
-    }
-    g.set_status(GStatus::Running);
-    let p = m::current_p();
-    let me = m::current_m() as usize;
-    // SAFETY: `ENTERED` means this M put its current P in SYSCALL; Ps live as long as the Sched.
-    let kept = unsafe { &*p }
-        .state
-        // Acquire: pairs with the Release of whoever owned the P meanwhile, if anyone.
-        .compare_exchange(
-            me | pstate::SYSCALL,
-            me | pstate::RUNNING,
-            Ordering::Acquire,
-            Ordering::Relaxed,
-        )
-        .is_ok();
-    if !kept {
-        // Sysmon handed the P to another M: we have none now.
-        m::set_current_p(std::ptr::null());
-    }
-    st
-}
-
-/// After a switch inside `blocking`, on whatever M resumed the goroutine: enter the syscall
-/// state again if the goroutine was in it.
-fn reenter_syscall(g: &G, st: u8) {
-    if st != g::syscall::NONE {
-        enter_syscall(g);
-    }
-}
-
-/// The end of a `blocking` call: keep the P if sysmon left it, else take an idle P, else queue
-/// for one (Go's exitsyscall).
-fn exit_syscall(g: &GRef) {
-    let st = leave_syscall(g);
-    g.set_status(GStatus::Running);
-    if st != g::syscall::ENTERED || !m::current_p().is_null() {
-        return;
-    }
-    if let Some(p2) = g.sched.pidleget() {
-        // Release: as in `execute`, publishes our scheduler writes to a retaker.
-        p2.state
-            .store(m::current_m() as usize | pstate::RUNNING, Ordering::Release);
-        m::set_current_p(p2);
-        return;
-    }
-    let pinned = pin_if_unwinding(g);
-    g.switch_out(Switch::Requeue);
-    unpin(g, pinned);
-}
-
-/// Called by `go` after it spawned, and by a `select!` that took its `default` case, where a
-/// goroutine looping without ever parking passes. (Not by `try_send`/`try_recv`: the runtime's
-/// own code calls those while it holds locks, where a yield could deadlock its M.) Yields if sysmon asked this P to (see `P::preempt`); if sysmon took the P
-/// away meanwhile (the goroutines living on this M, m.rs, can run only here, so a loop that went
-/// on without a P would starve them: yielding queues it for a P with them instead); or if other
-/// Ms wait for a P and this M has had its time slice.
-pub(crate) fn preempt_point() {
-    if !g::in_goroutine() {
-        return;
-    }
-    let p = m::current_p();
-    if p.is_null() {
-        return;
-    }
-    // SAFETY: a non-null current P is a live P of this M's Sched; its fields are atomics.
-    let p = unsafe { &*p };
-    let owner = p.state.load(Ordering::Relaxed) & !pstate::MASK;
-    let me = m::current_m();
-    let lost = owner != me as usize;
-    // SAFETY: a P holds the address of its live Sched (`P::sched`); `me` is this thread's M,
-    // whose `p_since` only this thread touches.
-    let slice_over = !lost
-        && unsafe { &*(p.sched as *const Sched) }
-            .npwait
-            .load(Ordering::Relaxed)
-            > 0
-        && unsafe { &*me }.p_since.get().elapsed() >= TIME_SLICE;
-    if lost || slice_over || p.preempt.load(Ordering::Relaxed) {
-        if !lost {
-            p.preempt.store(false, Ordering::Relaxed);
-        }
-        yield_current();
-    }
-}
-
-/// Go's LockOSThread.
-pub(crate) fn lock_os_thread() {
-    let Some(g) = g::current() else { return };
-    let depth = g.lock_depth.get();
-    g.lock_depth.set(depth + 1);
-    if depth == 0 {
-        let m = m::current_m();
-        if g.migratable {
-            // It lives on this M while locked (m.rs); only its goroutine calls this.
-            g.home.store(m as *mut M, Ordering::Relaxed);
-        }
-        g.locked_m.store(m as *mut M, Ordering::Release);
-        // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
-        unsafe {
-            (*m).locked_g
-                .store(Arc::as_ptr(&g) as *mut G, Ordering::Relaxed)
-        };
-    }
-}
-
-/// Go's UnlockOSThread.
-pub(crate) fn unlock_os_thread() {
-    let Some(g) = g::current() else { return };
-    let depth = g.lock_depth.get();
-    if depth == 0 {
-        return;
-    }
-    g.lock_depth.set(depth - 1);
-    if depth == 1 {
-        if g.migratable {
-            g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
-        }
-        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
-        if !m.is_null() {
-            // SAFETY: as in `lock_os_thread`: a locked goroutine runs only on its M.
-            unsafe { (*m).locked_g.store(std::ptr::null_mut(), Ordering::Relaxed) };
-        }
-    }
 }

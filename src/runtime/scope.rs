@@ -27,12 +27,13 @@
 //! goroutines stays where it is; a future stack shrinker must skip a goroutine waiting in
 //! `scope` (it waits with wait reason "join" inside `ScopeData::wait`).
 
+use crate::util::fatal;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::g::{self, GoroutineId};
+use super::g::GoroutineId;
 use super::goroutine::SpawnOpts;
 use super::join::Packet;
 use super::park::{self, Unparker, WaitReason};
@@ -53,7 +54,7 @@ impl ScopeData {
     fn increment(&self) {
         // As std: stop long before the count could wrap, whatever a program leaks.
         if self.running.fetch_add(1, Ordering::Relaxed) > usize::MAX / 2 {
-            g::fatal("too many running goroutines in a scope");
+            fatal("too many running goroutines in a scope");
         }
     }
 

@@ -28,6 +28,7 @@
 //! ENOMEM near 32,000 stacks), and Go's copying stacks (they need a compiler that knows where every
 //! pointer into the stack is).
 
+use crate::util::lock;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
@@ -319,7 +320,7 @@ fn pool_for(pools: &mut Vec<Pool>, size: usize) -> &mut Pool {
 /// Takes stacks of `size` bytes (a whole number of pages) from the shared pool into `out`, up to
 /// `want` of them, at least one unless an error is returned.
 pub(crate) fn alloc_batch(size: usize, want: usize, out: &mut Vec<Stack>) -> io::Result<()> {
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pools = lock(&POOLS);
     let pool = pool_for(&mut pools, size);
     let mut n = 0;
     while n < want {
@@ -356,7 +357,7 @@ pub(crate) fn memory() -> (usize, usize) {
     let mut ranges = Vec::new();
     let mut reserved = 0;
     {
-        let pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+        let pools = lock(&POOLS);
         for a in pools.iter().flat_map(|p| p.arenas.iter()) {
             reserved += a.slot_size * a.nslots;
             ranges.push((a.base, a.slot_size * a.used));
@@ -393,7 +394,7 @@ pub(crate) fn memory() -> (usize, usize) {
 /// `Goroutine::stack_size`): each stack goes to the pool of its own size, since a pool hands
 /// out its stacks as stacks of the pool's size.
 pub(crate) fn free_batch(stacks: impl IntoIterator<Item = Stack>) {
-    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pools = lock(&POOLS);
     let now = Instant::now();
     let mut over = false;
     // Consecutive stacks of one size (the usual case: all of them) share one pool lookup.
@@ -431,10 +432,11 @@ fn wake_scavenger() {
             .spawn(scavenger);
         // Without the thread, memory is simply not given back: not worth failing a spawn over.
         if spawned.is_ok() {
-            super::deadlock::AUX_THREADS.fetch_add(1, Ordering::Relaxed);
+            // It lives as long as the process.
+            std::mem::forget(crate::util::AuxThread::start());
         }
     });
-    let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pending = lock(&SCAVENGER_PENDING);
     if !*pending {
         *pending = true;
         SCAVENGER_WORK.notify_one();
@@ -446,7 +448,7 @@ fn wake_scavenger() {
 fn scavenger() {
     loop {
         {
-            let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+            let mut pending = lock(&SCAVENGER_PENDING);
             while !*pending {
                 pending = SCAVENGER_WORK
                     .wait(pending)
@@ -460,7 +462,7 @@ fn scavenger() {
             }
         }
         // Sleep again unless a free came in meanwhile (it set `pending` again).
-        let mut pending = SCAVENGER_PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = lock(&SCAVENGER_PENDING);
         *pending = false;
         let sizes: Vec<usize> = POOLS
             .lock()
@@ -489,7 +491,7 @@ pub(crate) fn scavenge_once(age: Duration) -> bool {
         loop {
             let now = Instant::now();
             let mut batch = {
-                let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+                let mut pools = lock(&POOLS);
                 let pool = pool_for(&mut pools, size);
                 let excess = pool.warm.len().saturating_sub(WARM_POOL_MAX);
                 // The oldest frees sit at the front; the newest (cache-warm) stay for reuse.
@@ -503,7 +505,7 @@ pub(crate) fn scavenge_once(age: Duration) -> bool {
                 pool.warm.drain(..n).map(|(s, _)| s).collect::<Vec<_>>()
             };
             release_memory(&mut batch, size);
-            let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+            let mut pools = lock(&POOLS);
             pool_for(&mut pools, size).cold.append(&mut batch);
         }
     }

@@ -31,11 +31,13 @@
 //! Taking a P is one compare-and-swap from the observed state to HANDOFF (p.rs); it fails if the
 //! owner moved on meanwhile, so a P is never taken from an M that is using it.
 
+use crate::util::lock;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::p::pstate;
+use super::p::P;
 use super::sched::Sched;
 
 /// A goroutine running this long without a scheduling point loses its P. Go uses 10 ms as a
@@ -67,14 +69,14 @@ pub(crate) fn start(sched: &Arc<Sched>) {
             // Sysmon runs runtime code only (timers' user code runs in goroutines), so an unwind
             // here is a runtime bug: end the process as Go's throw does, never a silent hang.
             if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(weak))) {
-                super::g::fatal(&format!(
+                crate::util::fatal(&format!(
                     "a panic unwound out of sysmon: {}",
-                    super::g::panic_message(&*e)
+                    crate::util::panic_message(&*e)
                 ));
             }
         });
     if let Err(e) = spawned {
-        super::g::fatal(&format!("cannot start the sysmon thread: {e}"));
+        crate::util::fatal(&format!("cannot start the sysmon thread: {e}"));
     }
 }
 
@@ -183,4 +185,71 @@ fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> (bool, Option<Instant>) {
         }
     }
     (took, watch)
+}
+
+// ---- the Sched side of sysmon (moved from sched.rs) ----
+
+impl Sched {
+    /// Wakes sysmon if it sleeps because every P was idle.
+    pub(crate) fn wake_sysmon(&self) {
+        // SeqCst: pairs with the store of `sysmon_sleeping` in `sysmon_wait`, which re-checks
+        // `npidle` after it: either we see the flag, or sysmon sees the P we took.
+        if self.sysmon_sleeping.load(Ordering::SeqCst) {
+            let _g = lock(&self.sysmon_lock);
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            self.sysmon_cv.notify_one();
+        }
+    }
+
+    pub(crate) fn p_by_id(&self, id: usize) -> Option<&P> {
+        self.p(id)
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    /// Whether every P is idle (nothing runs, nothing to monitor).
+    pub(crate) fn all_idle(&self) -> bool {
+        self.npidle.load(Ordering::SeqCst) >= self.max_procs()
+    }
+
+    /// Sysmon sleeps until a P leaves idle, or until the next timer (Go's `timeSleepUntil`:
+    /// the M that runs that timer may find a hog to watch), or at most a second.
+    pub(crate) fn sysmon_wait(&self) {
+        let g = lock(&self.sysmon_lock);
+        self.sysmon_sleeping.store(true, Ordering::SeqCst);
+        // Re-check after publishing `sysmon_sleeping`: `startm` runs after a P left the idle
+        // list, so either it sees the flag or we see the busy P.
+        if !self.all_idle() || self.is_shut_down() {
+            self.sysmon_sleeping.store(false, Ordering::SeqCst);
+            return;
+        }
+        let next = self.earliest_timer();
+        let limit = if next == u64::MAX {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_nanos(next.saturating_sub(self.now())).min(Duration::from_secs(1))
+        };
+        let (_g, _) = self
+            .sysmon_cv
+            .wait_timeout_while(g, limit, |_| self.sysmon_sleeping.load(Ordering::SeqCst))
+            .unwrap_or_else(|e| e.into_inner());
+        self.sysmon_sleeping.store(false, Ordering::SeqCst);
+    }
+
+    /// Takes `p` away from its M if its state word is still `word` (sysmon.rs), and hands it to
+    /// another M. True if it did.
+    pub(crate) fn retake(&self, p: &P, word: usize) -> bool {
+        // AcqRel: Acquire pairs with the owner's Release when it entered RUNNING or SYSCALL, so
+        // its writes to the P are visible before we hand the P on.
+        if p.state
+            .compare_exchange(word, pstate::HANDOFF, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        self.handoffp(p);
+        true
+    }
 }

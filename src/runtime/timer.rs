@@ -40,12 +40,15 @@
 //! that re-arms a timer, but `run_due`'s callers are the scheduler loop, where a `Drop` that
 //! parks has no goroutine to park and one that panics kills the M with its P still owned.
 
+use crate::util::fastrand;
+use crate::util::lock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::park::Unparker;
 use super::sched::Sched;
+use super::sched::MAX_PROCS;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -240,7 +243,7 @@ impl TimerHeap {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.heap.lock().unwrap_or_else(|e| e.into_inner()).len()
+        lock(&self.heap).len()
     }
 
     /// Takes an entry re-homed from a retiring P's heap. The caller holds the idle lock, so
@@ -248,7 +251,7 @@ impl TimerHeap {
     /// one may take the idle lock. The next `push` rebuilds if needed.
     pub(crate) fn adopt(&self, pid: usize, e: Entry) {
         e.timer.heap_of.store(pid, Ordering::Relaxed);
-        let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = lock(&self.heap);
         h.push(e);
         let n = h.len() - 1;
         sift_up(&mut h, n);
@@ -260,7 +263,7 @@ impl TimerHeap {
         e.timer.heap_of.store(pid, Ordering::Relaxed);
         let mut gone = Vec::new();
         {
-            let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            let mut h = lock(&self.heap);
             let stale = self.stale.load(Ordering::Relaxed);
             let sweep = h.len() >= self.sweep_at.load(Ordering::Relaxed);
             if sweep || (stale > 64 && stale > h.len() / 4) {
@@ -305,7 +308,7 @@ impl TimerHeap {
         }
         let mut due = Vec::new();
         {
-            let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            let mut h = lock(&self.heap);
             while let Some(top) = h.first() {
                 if top.when > now {
                     break;
@@ -336,7 +339,7 @@ impl TimerHeap {
 
     /// Removes every entry (when a P retires), to be re-homed.
     pub(crate) fn take_all(&self) -> Vec<Entry> {
-        let mut h = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = lock(&self.heap);
         self.next.store(u64::MAX, Ordering::SeqCst);
         self.stale.store(0, Ordering::Relaxed);
         std::mem::take(&mut *h)
@@ -429,5 +432,67 @@ fn pop(h: &mut Vec<Entry>) -> Entry {
 fn heapify(h: &mut [Entry]) {
     for i in (0..h.len() / 4 + 1).rev() {
         sift_down(h, i);
+    }
+}
+
+// ---- the Sched side: time base, adding timers, waking the timed sleeper (moved from sched.rs) ----
+
+impl Sched {
+    pub(crate) fn nanos(&self, t: Instant) -> u64 {
+        match t.checked_duration_since(self.epoch) {
+            Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX - 1),
+            None => 0,
+        }
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        self.nanos(Instant::now())
+    }
+
+    /// Pushes a timer entry on the caller's P (or a random P) and wakes a sleeper that would
+    /// otherwise oversleep it.
+    pub(crate) fn add_timer(&self, e: Entry) {
+        let when = e.when;
+        // Any P's heap will do (heaps are locked); the caller's keeps timers near their users.
+        let pid = match self.current_p() {
+            Some(p) => p.id,
+            None => fastrand() as usize % self.max_procs(),
+        };
+        let p = self.p(pid).expect("P below GOMAXPROCS exists");
+        p.timers.push(p.id, e);
+        // SeqCst: pairs with the sleeper's store of `timer_sleep` (module docs).
+        let sleep = self.timer_sleep.load(Ordering::SeqCst);
+        if when < sleep {
+            let m = self.timer_sleeper.load(Ordering::SeqCst);
+            if sleep != u64::MAX && !m.is_null() {
+                // net: `wake_m` also breaks its epoll_wait if it is blocked in the netpoller.
+                // SAFETY: Ms live as long as the Sched (`allm`).
+                self.netpoll.wake_m(unsafe { &*m });
+            } else {
+                self.wakep();
+            }
+        }
+    }
+
+    pub(crate) fn timer_went_stale(&self, pid: usize) {
+        if let Some(p) = (pid < MAX_PROCS).then(|| self.p(pid)).flatten() {
+            p.timers.went_stale();
+        }
+    }
+
+    pub(crate) fn earliest_timer(&self) -> u64 {
+        (0..self.max_procs())
+            .filter_map(|i| self.p(i))
+            .map(|p| p.timers.next_when())
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn run_all_timers(&self, now: u64) {
+        for i in 0..self.max_procs() {
+            if let Some(p) = self.p(i) {
+                p.timers.run_due(now);
+            }
+        }
     }
 }

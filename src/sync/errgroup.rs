@@ -18,6 +18,7 @@
 //! Rejected: an error type fixed to `Box<dyn Error>` (the caller picks `E`), and storing every
 //! error (errgroup keeps only the first; the others are usually "context canceled").
 
+use crate::util::lock;
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -65,11 +66,11 @@ struct Outcome<E> {
 
 impl<E> Inner<E> {
     fn outcome(&self) -> MutexGuard<'_, Outcome<E>> {
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.outcome)
     }
 
     fn sem(&self) -> Option<Arc<Semaphore>> {
-        self.sem.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        lock(&self.sem).clone()
     }
 
     fn cancel(&self) {
@@ -271,7 +272,7 @@ impl<E: Send + 'static> ErrGroup<E> {
     /// message) if goroutines started under a limit are still running.
     #[track_caller]
     pub fn set_limit(&self, n: usize) {
-        let mut sem = self.inner.sem.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sem = lock(&self.inner.sem);
         let active = self.inner.limited.load(Ordering::Relaxed);
         if active != 0 {
             drop(sem);

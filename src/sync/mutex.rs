@@ -1,5 +1,6 @@
 //! `Mutex<T>`: Go's `sync.Mutex` (normal and starvation modes) holding a value.
 
+use crate::util::{fatal, ncpu, ACTIVE_SPIN, ACTIVE_SPIN_CNT};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -8,9 +9,9 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sema::{semacquire, semrelease, try_semacquire, AsyncSemaWaiter};
-use crate::runtime::g::{self, fatal};
+use crate::runtime::g::{self};
+use crate::runtime::m;
 use crate::runtime::park::WaitReason;
-use crate::runtime::{m, ncpu};
 
 // The state word (Go's `Mutex.state`):
 /// The mutex is held.
@@ -25,11 +26,6 @@ const ONE_WAITER: i32 = 1 << WAITER_SHIFT;
 
 /// A waiter that has waited this long switches the mutex to starvation mode.
 const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
-
-/// Spin rounds before parking, and pause instructions per round (Go's `active_spin`,
-/// `active_spin_cnt`).
-const ACTIVE_SPIN: u32 = 4;
-const ACTIVE_SPIN_CNT: u32 = 30;
 
 /// The lock word and semaphore of a mutex, without the data: shared by `Mutex`, `RwLock`'s
 /// writer lock and `Once`.

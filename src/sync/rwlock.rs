@@ -9,6 +9,7 @@
 //! blocks new readers and is not starved by a stream of them, and the readers that queued behind
 //! a writer all run before the next writer.
 
+use crate::util::fatal;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -17,7 +18,6 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use super::mutex::RawMutex;
 use super::sema::{semacquire, semrelease};
-use crate::runtime::g::fatal;
 use crate::runtime::park::WaitReason;
 
 /// More than this many concurrent readers is not supported (Go's `rwmutexMaxReaders`).

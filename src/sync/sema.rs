@@ -52,6 +52,7 @@
 //! size of `Mutex<()>`); a futex per primitive (no FIFO order and no hand-off for starvation
 //! mode, and no goroutine parking).
 
+use crate::util::lock;
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -229,7 +230,7 @@ unsafe fn wake_chain(mut w: *const Waiter) {
 
 fn lock_queue(m: &StdMutex<Queue>) -> StdMutexGuard<'_, Queue> {
     // Nothing panics while holding a queue lock, so poisoning cannot happen; ignore it anyway.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&m)
 }
 
 // ---- semaphores ----

@@ -7,6 +7,7 @@
 //! queue order: a release gives permits to the waiters at the head, and stops at the first one
 //! it cannot satisfy, even if a later, smaller one would fit (that would starve big requests).
 
+use crate::util::lock;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -117,7 +118,7 @@ impl Semaphore {
                 self.size
             );
         }
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & WAITERS == 0 && s >> 1 >= n {
@@ -227,7 +228,7 @@ impl Semaphore {
     #[cold]
     #[track_caller]
     fn release_slow(&self, n: usize) {
-        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(&self.queue);
         let s = self.state.load(Ordering::Relaxed);
         if s & WAITERS == 0 {
             // The queue emptied meanwhile: back to the lock-free path.

@@ -98,7 +98,6 @@ pub use sleep::sleep;
 pub use ticker::{tick, Ticker};
 pub use timer::{after, after_func, Timer};
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// When a timer of duration `d`, started now, fires.
@@ -118,9 +117,4 @@ fn when(d: Duration) -> When {
         Some(t) => When::At(t),
         None => When::Never,
     }
-}
-
-/// Locks a mutex that is only held for a few non-panicking loads and stores.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

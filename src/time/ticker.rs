@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::lock;
 use crate::chan::{Chan, RecvChan};
 use crate::runtime::sched::Sched;
 use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
+use crate::util::lock;
 
 /// Delivers the current [`Instant`] on a channel every period (Go's `time.Ticker`).
 ///

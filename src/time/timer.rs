@@ -4,11 +4,12 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::{lock, when, When};
+use super::{when, When};
 use crate::chan::{Chan, RecvChan, WeakChan};
 use crate::runtime::sched::Sched;
 use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
+use crate::util::lock;
 
 /// The live-arming word of a timer that never fires (no runtime generation is all ones).
 const NEVER: u64 = u64::MAX;
@@ -248,7 +249,7 @@ fn fire_now(shared: &Shared) {
             };
             let f = f.clone();
             if crate::runtime::spawn(&sched, move || f(), site, false).is_err() {
-                crate::runtime::g::fatal("after_func: cannot map a stack for the goroutine");
+                crate::util::fatal("after_func: cannot map a stack for the goroutine");
             }
         }
     }

@@ -34,6 +34,7 @@
 //! Timestamps are read with [`Clock`] (`clock.rs`) and converted to nanoseconds since the start
 //! by [`take_session`].
 
+use crate::util::lock;
 use std::cell::{RefCell, UnsafeCell};
 use std::fs::File;
 use std::io;
@@ -224,12 +225,6 @@ impl Local {
         self.chunk = Some((chunk, 0));
         self.chunk.as_mut()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // No panic can happen while these locks are held, but a poisoned lock must not make a hook
-    // panic either.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn session() -> MutexGuard<'static, Option<Session>> {

@@ -72,6 +72,7 @@ mod clock;
 #[cfg(test)]
 mod tests;
 
+use crate::util::lock;
 use std::io::{self, BufWriter, Write};
 use std::panic::Location;
 use std::path::Path;
@@ -305,9 +306,7 @@ fn write(done: buffer::Finished) -> io::Result<()> {
         dropped: done.dropped + timeline.cut,
         first_drop: done.first_drop,
         end,
-        names: std::mem::take(&mut *NAMES.lock().unwrap_or_else(|e| e.into_inner()))
-            .into_iter()
-            .collect(),
+        names: std::mem::take(&mut *lock(&NAMES)).into_iter().collect(),
     };
     let mut w = BufWriter::with_capacity(1 << 16, done.file);
     timeline

@@ -7,6 +7,7 @@
 //! these tests take `SERIAL` and use goroutine ids far above any real one; they look only at
 //! their own goroutines.
 
+use crate::util::lock;
 use std::num::NonZeroU64;
 use std::panic::Location;
 use std::sync::Mutex;
@@ -19,7 +20,7 @@ use super::*;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    lock(&SERIAL)
 }
 
 /// A goroutine id no real goroutine has.
