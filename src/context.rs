@@ -43,7 +43,6 @@
 //! a cancelCtx" probing or propagation goroutine. Values keyed by type alone (a type map) were
 //! rejected: Go's key-and-value pairs let one type name several values.
 
-use crate::util::lock;
 use std::any::Any;
 use std::collections::HashMap;
 use std::error::Error;
@@ -56,6 +55,7 @@ use crate::chan::{Chan, RecvChan};
 use crate::runtime::sched::Sched;
 use crate::runtime::timer::{RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
+use crate::util::lock;
 
 /// Why a context was cancelled (Go's `context.Canceled` and `context.DeadlineExceeded`).
 ///

@@ -45,12 +45,12 @@
 //! dispatcher (it would tie delivery to one runtime; the thread serves every runtime and plain
 //! threads alike).
 
-use crate::util::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 
 use crate::chan::Chan;
+use crate::util::lock;
 
 /// A Unix signal number (Go's `os.Signal` / `syscall.Signal`).
 ///

@@ -6,7 +6,6 @@
 //! then takes the waker, both under the waker's mutex, so either the poll sees `fired` or the
 //! action sees the waker: no lost wake-up. Dropping the future stops the timer.
 
-use crate::util::lock;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::runtime::sched::Sched;
 use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
 use crate::runtime::with_current_sched;
+use crate::util::lock;
 
 /// Completes after at least `d`, on this crate's timers (the async twin of
 /// [`time::sleep`](crate::time::sleep)); it needs no async runtime and may be awaited from any

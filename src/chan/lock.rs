@@ -14,8 +14,9 @@
 //! States of `key`: `UNLOCKED`, `LOCKED` (no sleeper), `SLEEPING` (locked, and a locker may be
 //! asleep on the futex: the unlocker must wake one).
 
-use crate::util::{futex_wait, futex_wake, ncpu, ACTIVE_SPIN, ACTIVE_SPIN_CNT};
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::util::{futex_wait, futex_wake, ncpu, ACTIVE_SPIN, ACTIVE_SPIN_CNT};
 
 const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;

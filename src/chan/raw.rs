@@ -2,7 +2,6 @@
 //! `chansend`, `chanrecv` and `closechan`. The handles in `chan.rs` and the select in
 //! `select.rs` are thin layers over it.
 
-use crate::util::fatal;
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,6 +10,7 @@ use std::time::Instant;
 use super::lock::Lock;
 use super::waiter::{Node, WaitQ, Waiter};
 use crate::runtime::park::{Unparker, WaitReason};
+use crate::util::fatal;
 
 /// How long an operation may wait.
 #[derive(Clone, Copy)]

@@ -22,13 +22,13 @@
 //! The random poll order gives the uniform choice among ready cases that Go promises; the
 //! address lock order makes two selects over the same channels unable to deadlock.
 
-use crate::util::fastrandn;
 use std::cell::{Cell, UnsafeCell};
 
 use super::chan::{block_forever, Chan, RecvChan, SendChan};
 use super::raw::{lock_of, wake_all, Mode, RawChan, RecvErr, SendErr};
 use super::waiter::{Node, Waiter};
 use crate::runtime::park::{Unparker, WaitReason};
+use crate::util::fastrandn;
 
 /// A value that can stand in a `recv` case of [`select!`](crate::select!) or [`Select`]:
 /// `Chan<T>`, `RecvChan<T>`, references to them, and `Option` of any of these (`None` acts as

@@ -29,13 +29,13 @@
 //! and cannot move. Queues are intrusive doubly linked lists, as Go's `waitq`, so a select or a
 //! timed-out waiter unlinks its node in O(1) even from a queue of thousands (`ChanPopular`).
 
-use crate::util::fatal;
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 use std::time::Instant;
 
 use crate::runtime::park::{self, Unparker, WaitReason};
+use crate::util::fatal;
 
 /// Nobody has claimed the waiter yet.
 const WAITING: u8 = 0;

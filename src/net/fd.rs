@@ -21,7 +21,6 @@
 //! On a plain OS thread (waiting in `poll(2)`), a deadline set while the thread waits applies
 //! from its next wait, not to the `poll` in progress.
 
-use crate::util::lock;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -32,6 +31,7 @@ use crate::runtime::park::{self, Unparker};
 
 use crate::runtime::g;
 use crate::runtime::netpoll::{Dir, PollDesc};
+use crate::util::lock;
 
 /// Readiness waiting and timeouts for one socket fd. Must be dropped while the fd is still open
 /// (declare it before the socket in a struct): dropping deregisters the fd from epoll.

@@ -3,7 +3,7 @@
 //!
 //! The system resolver (`getaddrinfo`, which reads `/etc/hosts`, `nsswitch.conf` and asks DNS)
 //! has no non-blocking interface, so it runs as Go's cgo resolver runs it: as a system call
-//! through the `blocking` hand-off (`runtime/sched.rs`). The goroutine keeps its M; if the lookup
+//! through the `blocking` hand-off (`runtime/syscall.rs`). The goroutine keeps its M; if the lookup
 //! takes longer than a sysmon round (about 20 µs), its P moves to another M and the goroutines
 //! queued behind it run on. An address literal (`"127.0.0.1:80"`, `"[::1]:443"`, a
 //! `SocketAddr`) is parsed without entering `blocking` at all.

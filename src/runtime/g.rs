@@ -5,7 +5,6 @@
 //! dead. Only the M that took it from a run queue touches its coroutine; that hand-over goes
 //! through the queue's Acquire/Release, so the coroutine field needs no lock.
 
-use crate::util::fatal;
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -16,11 +15,12 @@ use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
 
+use super::debug::traceback::{self, Regs};
 use super::m::M;
 use super::park::WaitReason;
 use super::sched::Sched;
 use super::stack::Stack;
-use super::traceback::{self, Regs};
+use crate::util::fatal;
 
 pub(crate) type GRef = Arc<G>;
 
@@ -64,30 +64,6 @@ pub(crate) enum Switch {
     Park,
     /// I lost my P during `blocking`: queue me for one.
     Requeue,
-}
-
-/// Values of `G::park_state`.
-pub(crate) mod park_state {
-    /// No token, not parked.
-    pub const EMPTY: u8 = 0;
-    /// Switched out and waiting for `unpark`.
-    pub const PARKED: u8 = 1;
-    /// An `unpark` came while the goroutine was not parked: its next park returns at once.
-    pub const NOTIFIED: u8 = 2;
-    /// Parked, and a dump is reading its stack: nobody may resume it (`G::begin_inspect`).
-    pub const INSPECTING: u8 = 3;
-    /// As INSPECTING, and an `unpark` came meanwhile: the dumper readies it when done.
-    pub const INSPECTING_NOTIFIED: u8 = 4;
-}
-
-/// Values of `G::syscall`: where a goroutine stands with respect to a `blocking` call.
-pub(crate) mod syscall {
-    /// Not inside `blocking`.
-    pub const NONE: u8 = 0;
-    /// Inside `blocking`, and its P is in SYSCALL, owned by its M: sysmon may take it.
-    pub const ENTERED: u8 = 1;
-    /// Inside `blocking` without a P (sysmon took it before the call): nothing to give back.
-    pub const WITHOUT_P: u8 = 2;
 }
 
 /// The state of a goroutine, as dumps, metrics and the deadlock detector read it.
@@ -144,8 +120,9 @@ pub(crate) type Co = Coroutine<(), Switch, (), Stack>;
 
 pub(crate) struct G {
     id: GoroutineId,
-    /// The wake-up protocol of `park.rs`: EMPTY, PARKED or NOTIFIED.
-    park_state: AtomicU8,
+    /// The wake-up protocol of `park.rs` (`park::park_state`); moved only by the
+    /// compare-and-swaps there.
+    pub(super) park_state: AtomicU8,
     /// A `GStatus`, kept for observability only; no decision reads it.
     status: AtomicU8,
     /// A `WaitReason`, meaningful while `status` is Waiting.
@@ -229,7 +206,7 @@ impl G {
     ) -> G {
         G {
             id,
-            park_state: AtomicU8::new(park_state::EMPTY),
+            park_state: AtomicU8::new(super::park::park_state::EMPTY),
             status: AtomicU8::new(GStatus::Runnable as u8),
             wait_reason: AtomicU8::new(0),
             sched,
@@ -241,7 +218,7 @@ impl G {
             migratable,
             lock_depth: Cell::new(0),
             locals: UnsafeCell::new(Vec::new()),
-            syscall: Cell::new(syscall::NONE),
+            syscall: Cell::new(super::syscall::state::NONE),
             in_block_on: Cell::new(false),
             spawn_site,
             parent,
@@ -365,102 +342,6 @@ impl G {
         // coroutine's initial frame on this goroutine's stack, which lives until the coroutine
         // returns; we are that goroutine, running, so the frame is live.
         unsafe { (*y).suspend(why) };
-    }
-
-    // ---- park protocol (park.rs) ----
-
-    /// The goroutine itself: consumes a pending token. True if there was one.
-    pub(crate) fn take_token(&self) -> bool {
-        // Acquire: pairs with the Release in `notify`, so what the waker wrote before unparking
-        // is visible to the woken goroutine.
-        self.park_state
-            .compare_exchange(
-                park_state::NOTIFIED,
-                park_state::EMPTY,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    }
-
-    /// The M, after the goroutine switched out with `Switch::Park`: true if it is now parked,
-    /// false if a token was pending (consumed) and the goroutine must run again.
-    pub(crate) fn commit_park(&self) -> bool {
-        // AcqRel: Release publishes the goroutine's saved state to whoever later readies it;
-        // Acquire (on failure, via the swap below) pairs with `notify`.
-        match self.park_state.compare_exchange(
-            park_state::EMPTY,
-            park_state::PARKED,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => true,
-            Err(_) => {
-                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// A waker: delivers the token. True if the goroutine was parked, in which case the caller,
-    /// and only it, must make it runnable.
-    pub(crate) fn notify(&self) -> bool {
-        let mut s = self.park_state.load(Ordering::Relaxed);
-        loop {
-            let (new, wake) = match s {
-                park_state::NOTIFIED | park_state::INSPECTING_NOTIFIED => return false,
-                park_state::EMPTY => (park_state::NOTIFIED, false),
-                // A dump holds the goroutine: leave the wake-up to the dumper.
-                park_state::INSPECTING => (park_state::INSPECTING_NOTIFIED, false),
-                _ => (park_state::EMPTY, true),
-            };
-            // AcqRel: Release pairs with `take_token`'s Acquire; Acquire pairs with
-            // `commit_park`'s Release so the parked goroutine's state is visible before we queue
-            // it.
-            match self
-                .park_state
-                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => return wake,
-                Err(cur) => s = cur,
-            }
-        }
-    }
-}
-
-impl G {
-    /// A dumper: holds a parked goroutine parked while it reads its stack. True if the
-    /// goroutine was parked; then the caller must call `end_inspect`.
-    pub(crate) fn begin_inspect(&self) -> bool {
-        // Acquire: pairs with `commit_park`'s Release, so the registers the goroutine saved
-        // before switching, and its stack, are visible here.
-        self.park_state
-            .compare_exchange(
-                park_state::PARKED,
-                park_state::INSPECTING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .is_ok()
-    }
-
-    /// A dumper is done reading; true if an `unpark` came meanwhile, in which case the caller,
-    /// and only it, must make the goroutine runnable (as `notify`'s caller would have).
-    pub(crate) fn end_inspect(&self) -> bool {
-        match self.park_state.compare_exchange(
-            park_state::INSPECTING,
-            park_state::PARKED,
-            // Acquire on failure: pairs with the waker's Release in `notify`, as there.
-            Ordering::Release,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => false,
-            Err(_) => {
-                // INSPECTING_NOTIFIED: only `notify` moves it there, and only we move it on.
-                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
-                true
-            }
-        }
     }
 }
 

@@ -11,7 +11,6 @@
 //! scope, after dropping an unjoined result, so that the result's destructor, which may borrow
 //! from the scope, has run before `scope` returns (std's `thread::Packet` does the same).
 
-use crate::util::lock;
 use std::any::Any;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
@@ -24,6 +23,7 @@ use super::g::GoroutineId;
 use super::park::{self, Unparker, WaitReason};
 use super::scope::ScopeData;
 use crate::chan::{Chan, RecvChan, RecvTimeoutError};
+use crate::util::lock;
 
 /// An owned permission to wait for a goroutine and take its result, like
 /// `std::thread::JoinHandle`. Dropping it detaches the goroutine, which runs on (under

@@ -16,13 +16,13 @@
 //! are few and dense), and storing the values on the goroutine's stack (they must outlive any
 //! frame).
 
-use crate::util::fatal;
 use std::any::Any;
 use std::cell::OnceCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::LocalKey;
 
 use super::g;
+use crate::util::fatal;
 
 /// Key indices handed out so far (index 0 is never used: it marks "not assigned yet").
 static NEXT_KEY: AtomicUsize = AtomicUsize::new(1);

@@ -25,10 +25,8 @@
 //! while others wait gives it up after its time slice (`sched::TIME_SLICE`).
 //!
 //! Each M installs an alternate signal stack so that the stack-overflow handler can run after a
-//! goroutine hits its guard page (`signal.rs`).
+//! goroutine hits its guard page (`debug/overflow.rs`).
 
-use crate::util::lock;
-use crate::util::{fatal, futex_wait, futex_wake};
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -40,6 +38,9 @@ use super::p::{pstate, P};
 use super::sched::{m_main, Idle, Sched, MAX_THREADS};
 use super::sysmon;
 use std::sync::Arc;
+
+use crate::util::lock;
+use crate::util::{fatal, futex_wait, futex_wake};
 
 pub(crate) struct M {
     pub(crate) id: usize,
@@ -279,7 +280,7 @@ pub(crate) fn set_current_p(p: *const P) {
     CURRENT_P.with(|c| c.set(p));
 }
 
-// ---- starting, stopping and handing off Ms (moved from sched.rs) ----
+// ---- starting, stopping and handing off Ms ----
 
 impl Sched {
     /// Starts a spinning M if there is an idle P and nobody is spinning (see the module docs).
@@ -371,7 +372,7 @@ impl Sched {
 
     /// Runs `p` on an idle M, or a new one (Go's startm).
     pub(crate) fn startm(&self, p: &P, spinning: bool) {
-        self.wake_sysmon();
+        self.sysmon.wake();
         let m = {
             let mut idle = self.idle();
             if idle.pwait.is_empty() {

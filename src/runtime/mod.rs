@@ -33,7 +33,7 @@
 //! # Stacks
 //!
 //! Each goroutine runs on a stack slot from a process-wide arena allocator (`stack.rs`), with a
-//! guard page below it whose fault is reported by `signal.rs`. The context switch is
+//! guard page below it whose fault is reported by `debug/overflow.rs`. The context switch is
 //! `corosensei`'s: a goroutine is a coroutine resumed by its M and suspended back to it.
 //! A goroutine made with `Goroutine::stack_size` (`goroutine.rs`) gets a slot of its own size,
 //! from the pool of that size.
@@ -45,17 +45,13 @@
 //! (`join.rs`) shares a result packet with its goroutine; `scope` (`scope.rs`) builds borrowing
 //! goroutines on the same packet, counting them so the scope can wait for all of them.
 
-pub(crate) mod allgs;
 pub(crate) mod builder;
-pub(crate) mod deadlock;
 pub(crate) mod debug;
-pub(crate) mod dump;
 pub(crate) mod g;
 pub(crate) mod goroutine;
 pub(crate) mod join;
 pub(crate) mod local;
 pub(crate) mod m;
-pub(crate) mod metrics;
 pub(crate) mod netpoll;
 pub(crate) mod offload;
 pub(crate) mod p;
@@ -63,14 +59,12 @@ pub mod park;
 pub(crate) mod runq;
 pub(crate) mod sched;
 pub(crate) mod scope;
-pub(crate) mod signal;
 pub(crate) mod spawn;
 pub(crate) mod stack;
 pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod testing;
 pub(crate) mod timer;
-pub(crate) mod traceback;
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -78,12 +72,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Once, OnceLock};
 
 pub use builder::{Builder, PanicPolicy};
+pub use debug::metrics::Metrics;
 pub use g::GoroutineId;
 pub use goroutine::Goroutine;
 pub use join::{JoinFuture, JoinHandle};
 pub use local::GoroutineLocalKey;
-pub use metrics::Metrics;
 pub use park::WaitReason;
+pub(crate) use sched::can_spin;
 use sched::Sched;
 pub use scope::{scope, Scope, ScopedJoinHandle};
 
@@ -143,7 +138,7 @@ impl Runtime {
             Ok(x) => x,
             Err(e) => panic!("{e}"),
         };
-        let waiter = top.then(|| deadlock::RunWaiter::new(&self.sched, main));
+        let waiter = top.then(|| debug::deadlock::RunWaiter::new(&self.sched, main));
         let r = h.join();
         drop(waiter);
         if top {
@@ -223,12 +218,12 @@ impl Runtime {
 
     /// Everything the scheduler knows about itself; see [`Metrics`].
     pub fn metrics(&self) -> Metrics {
-        metrics::metrics_of(&self.sched)
+        debug::metrics::metrics_of(&self.sched)
     }
 
     /// A dump of this runtime's goroutines; see [`dump`](crate::dump).
     pub fn dump(&self) -> String {
-        dump::dump_sched(&self.sched)
+        debug::dump::dump_sched(&self.sched)
     }
 }
 
@@ -623,7 +618,7 @@ pub fn unlock_os_thread() {
 /// assert!(m.goroutines >= 1 && m.running >= 1);
 /// ```
 pub fn metrics() -> Metrics {
-    with_current_sched(|s| metrics::metrics_of(s))
+    with_current_sched(|s| debug::metrics::metrics_of(s))
 }
 
 /// Every goroutine of the caller's runtime (or the default one), as Go prints them: id, state,
@@ -651,7 +646,7 @@ pub fn metrics() -> Metrics {
 /// running on another thread, or runnable, is shown without one. Frames are resolved from the
 /// binary's debug information: build with `debug = 1` (or more) for file and line numbers.
 pub fn dump() -> String {
-    with_current_sched(|s| dump::dump_sched(s))
+    with_current_sched(|s| debug::dump::dump_sched(s))
 }
 
 /// A snapshot of the caller's runtime (or the default one).

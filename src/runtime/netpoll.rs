@@ -33,7 +33,7 @@
 //! queues and before stealing, when goroutines wait on fds and no M is blocked in the poller
 //! (`sched.rs`, `find_runnable`); (2) one idle M (the timed sleeper, or the first idle M while
 //! goroutines wait on fds) blocks in `epoll_wait` until the next timer deadline instead of
-//! sleeping on its futex (`sched.rs`, `stopm`, through [`Netpoll::sleep_m`]). Whoever wakes that
+//! sleeping on its futex (`m.rs`, `stopm`, through [`Netpoll::sleep_m`]). Whoever wakes that
 //! M (a P handed to it, an earlier timer, shutdown) also writes the eventfd
 //! ([`Netpoll::wake_m`]). Goroutines readied by an M without a P go to the global queue and
 //! `wakep` (Go's `injectglist`); an M with a P puts them in its `runnext` and local queue.
@@ -64,8 +64,6 @@
 //! would wake an arbitrary runtime's poller), and level-triggered registration (an fd that stays
 //! readable would be reported on every poll).
 
-use crate::util::fatal;
-use crate::util::lock;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -76,6 +74,8 @@ use super::g;
 use super::m::M;
 use super::park::{self, Unparker, WaitReason};
 use super::sched::Sched;
+use crate::util::fatal;
+use crate::util::lock;
 
 /// Events taken from epoll per call (Go uses 128).
 const EVENTS_PER_POLL: usize = 128;

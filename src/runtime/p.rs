@@ -250,7 +250,7 @@ impl Drop for P {
     }
 }
 
-// ---- the Ps of a Sched: lookup, ownership, GOMAXPROCS, the idle list (moved from sched.rs) ----
+// ---- the Ps of a Sched: lookup, ownership, GOMAXPROCS, the idle list ----
 
 impl Sched {
     pub(crate) fn p(&self, id: usize) -> Option<&P> {
@@ -390,7 +390,7 @@ impl Sched {
         // A P leaves idle: sysmon must watch it again (Go wakes sysmon in the same place). An M
         // that slept until a timer and takes a P back by itself starts no M, so `startm` alone
         // would leave sysmon asleep while a hog runs (issue 11, item 1).
-        self.wake_sysmon();
+        self.sysmon.wake();
         Some(p)
     }
 

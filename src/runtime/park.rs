@@ -11,7 +11,8 @@
 //! the goroutine's state reads as waiting with the given [`WaitReason`]. Outside a goroutine (a
 //! plain OS thread) the same calls park and unpark the thread.
 //!
-//! The goroutine protocol (three states in `G::park_state`, see `g.rs`):
+//! The goroutine protocol (the states of `G::park_state`, [`park_state`] below, with the
+//! compare-and-swaps that move between them in `impl G` here):
 //! 1. `park` consumes a pending token (`NOTIFIED -> EMPTY`) and returns without switching.
 //! 2. Otherwise the goroutine switches to its M, and only there, with the goroutine's registers
 //!    saved, does the M try `EMPTY -> PARKED`. If an `unpark` got in first (`NOTIFIED`), the M
@@ -19,6 +20,11 @@
 //! 3. `unpark` moves `EMPTY -> NOTIFIED` (the goroutine has not parked yet: step 2 will see it) or
 //!    `PARKED -> EMPTY`, and in the latter case, and only then, makes the goroutine runnable.
 //!    Exactly one party makes a parked goroutine runnable, so it is never queued twice.
+//! 4. A dump holds a parked goroutine in INSPECTING while it reads its stack; an `unpark`
+//!    meanwhile becomes INSPECTING_NOTIFIED and the dumper, not the waker, readies it.
+//!
+//! Readying (`ready`, Go's ready) is here too: a runnable goroutine goes to `runnext` of the
+//! caller's P, to the own queue of the M it lives on (m.rs), or to the global queue.
 //!
 //! # Wakers: the same token, seen from async code
 //! The bridge to async Rust (`crate::bridge`) adds no second protocol. Both directions go
@@ -36,8 +42,7 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
-use super::g::{self, GRef, G};
-use super::g::{GStatus, Switch};
+use super::g::{self, GRef, GStatus, Switch, G};
 use super::m::{self, M};
 use super::sched::Sched;
 use super::syscall::{leave_syscall, reenter_syscall};
@@ -315,7 +320,119 @@ impl Wake for ThreadWaker {
     }
 }
 
-// ---- parking and readying goroutines (moved from sched.rs) ----
+// ---- the G side: the park word ----
+
+/// Values of `G::park_state`.
+pub(crate) mod park_state {
+    /// No token, not parked.
+    pub const EMPTY: u8 = 0;
+    /// Switched out and waiting for `unpark`.
+    pub const PARKED: u8 = 1;
+    /// An `unpark` came while the goroutine was not parked: its next park returns at once.
+    pub const NOTIFIED: u8 = 2;
+    /// Parked, and a dump is reading its stack: nobody may resume it (`G::begin_inspect`).
+    pub const INSPECTING: u8 = 3;
+    /// As INSPECTING, and an `unpark` came meanwhile: the dumper readies it when done.
+    pub const INSPECTING_NOTIFIED: u8 = 4;
+}
+
+impl G {
+    /// The goroutine itself: consumes a pending token. True if there was one.
+    pub(crate) fn take_token(&self) -> bool {
+        // Acquire: pairs with the Release in `notify`, so what the waker wrote before unparking
+        // is visible to the woken goroutine.
+        self.park_state
+            .compare_exchange(
+                park_state::NOTIFIED,
+                park_state::EMPTY,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// The M, after the goroutine switched out with `Switch::Park`: true if it is now parked,
+    /// false if a token was pending (consumed) and the goroutine must run again.
+    pub(crate) fn commit_park(&self) -> bool {
+        // AcqRel: Release publishes the goroutine's saved state to whoever later readies it;
+        // Acquire (on failure, via the swap below) pairs with `notify`.
+        match self.park_state.compare_exchange(
+            park_state::EMPTY,
+            park_state::PARKED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(_) => {
+                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// A waker: delivers the token. True if the goroutine was parked, in which case the caller,
+    /// and only it, must make it runnable.
+    pub(crate) fn notify(&self) -> bool {
+        let mut s = self.park_state.load(Ordering::Relaxed);
+        loop {
+            let (new, wake) = match s {
+                park_state::NOTIFIED | park_state::INSPECTING_NOTIFIED => return false,
+                park_state::EMPTY => (park_state::NOTIFIED, false),
+                // A dump holds the goroutine: leave the wake-up to the dumper.
+                park_state::INSPECTING => (park_state::INSPECTING_NOTIFIED, false),
+                _ => (park_state::EMPTY, true),
+            };
+            // AcqRel: Release pairs with `take_token`'s Acquire; Acquire pairs with
+            // `commit_park`'s Release so the parked goroutine's state is visible before we queue
+            // it.
+            match self
+                .park_state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => return wake,
+                Err(cur) => s = cur,
+            }
+        }
+    }
+}
+
+impl G {
+    /// A dumper: holds a parked goroutine parked while it reads its stack. True if the
+    /// goroutine was parked; then the caller must call `end_inspect`.
+    pub(crate) fn begin_inspect(&self) -> bool {
+        // Acquire: pairs with `commit_park`'s Release, so the registers the goroutine saved
+        // before switching, and its stack, are visible here.
+        self.park_state
+            .compare_exchange(
+                park_state::PARKED,
+                park_state::INSPECTING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// A dumper is done reading; true if an `unpark` came meanwhile, in which case the caller,
+    /// and only it, must make the goroutine runnable (as `notify`'s caller would have).
+    pub(crate) fn end_inspect(&self) -> bool {
+        match self.park_state.compare_exchange(
+            park_state::INSPECTING,
+            park_state::PARKED,
+            // Acquire on failure: pairs with the waker's Release in `notify`, as there.
+            Ordering::Release,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => false,
+            Err(_) => {
+                // INSPECTING_NOTIFIED: only `notify` moves it there, and only we move it on.
+                self.park_state.store(park_state::EMPTY, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+}
+
+// ---- parking and readying goroutines ----
 
 impl Sched {
     /// Makes a parked goroutine runnable (Go's ready): into `runnext` of the caller's P, so the
@@ -326,7 +443,7 @@ impl Sched {
     pub(crate) fn ready(&self, g: GRef) {
         g.set_status(GStatus::Runnable);
         if trace::enabled() {
-            trace::go_unpark(g.id(), g::current_id());
+            trace::go_unpark(g.id().as_u64(), g::current_id().map(g::GoroutineId::as_u64));
         }
         let home = g.home.load(Ordering::Relaxed);
         if !home.is_null() {

@@ -19,12 +19,12 @@
 //! The global queue is a mutex-protected `VecDeque`, with its length mirrored in an atomic so
 //! that schedulers can skip the lock when it is empty.
 
-use crate::util::lock;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::g::{GRef, G};
+use crate::util::lock;
 
 pub(crate) const LOCAL_QUEUE_SIZE: u32 = 256;
 const MASK: u32 = LOCAL_QUEUE_SIZE - 1;

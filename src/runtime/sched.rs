@@ -30,22 +30,23 @@
 //! Rejected: a global run queue only (one lock for every spawn and wake-up), and waking an M per
 //! spawn (a system call per goroutine); both are what Go moved away from in its 2012 scheduler.
 
-use crate::util::lock;
-use crate::util::{fastrand, fatal, panic_message};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use corosensei::CoroutineResult;
 
-use super::allgs::AllGs;
+use super::debug::allgs::AllGs;
+use super::debug::overflow;
 use super::g::{self, GRef, GStatus, Switch, G};
 use super::m::{self, M};
 use super::netpoll::Netpoll;
 use super::p::{pstate, P};
 use super::runq::{GlobalQueue, LOCAL_QUEUE_SIZE};
-use super::signal;
+use super::sysmon;
 use crate::trace;
+use crate::util::lock;
+use crate::util::{fastrand, fatal, ncpu, panic_message, ACTIVE_SPIN};
 
 /// Most Ps a runtime can have.
 pub const MAX_PROCS: usize = 4096;
@@ -83,10 +84,8 @@ pub(crate) struct Sched {
     pub(crate) timer_sleep: AtomicU64,
     /// The timed sleeper. Holds no count: Ms live as long as the runtime (`allm`).
     pub(crate) timer_sleeper: AtomicPtr<M>,
-    /// Whether sysmon sleeps until an M starts (`sysmon.rs`); guarded by `sysmon_lock`.
-    pub(crate) sysmon_sleeping: AtomicBool,
-    pub(crate) sysmon_lock: Mutex<()>,
-    pub(crate) sysmon_cv: std::sync::Condvar,
+    /// Sysmon's sleep while every P is idle (sysmon.rs).
+    pub(crate) sysmon: sysmon::Sleep,
     /// The netpoller (net): epoll, created on first use (`netpoll.rs`).
     pub(crate) netpoll: Netpoll,
     /// Every live goroutine (`allgs.rs`).
@@ -139,9 +138,7 @@ impl Sched {
             epoch: Instant::now(),
             timer_sleep: AtomicU64::new(u64::MAX),
             timer_sleeper: AtomicPtr::new(std::ptr::null_mut()),
-            sysmon_sleeping: AtomicBool::new(false),
-            sysmon_lock: Mutex::new(()),
-            sysmon_cv: std::sync::Condvar::new(),
+            sysmon: sysmon::Sleep::new(),
             netpoll: Netpoll::new(),
             allgs: AllGs::new(),
             mains: Mutex::new(Vec::new()),
@@ -151,7 +148,7 @@ impl Sched {
             panic_abort: AtomicBool::new(false),
         });
         sched.set_max_procs(max_procs);
-        signal::install_handler();
+        overflow::install_handler();
         sched
     }
 
@@ -524,17 +521,13 @@ impl Sched {
             Some(p) => (Some(p.id), self.local_queue_len(p)),
             None => (None, 0),
         };
-        trace::go_start(g.id(), g.spawn_site, pid, local, self.global.len());
+        trace::go_start(g.id().as_u64(), g.spawn_site, pid, local, self.global.len());
     }
 
     /// Stops every M: idle ones now, running ones at their next schedule.
     pub(crate) fn shutdown(&self) {
         self.shutdown.store(true, Ordering::SeqCst);
-        {
-            let _g = lock(&self.sysmon_lock);
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            self.sysmon_cv.notify_one();
-        }
+        self.sysmon.wake_always();
         self.netpoll.shutdown(); // net: breaks a blocking epoll_wait
         let ms: Vec<Arc<M>> = lock(&self.allm).clone();
         for m in ms {
@@ -565,11 +558,11 @@ fn trace_stop(g: &G, p: *const P, r: &CoroutineResult<Switch, ()>) {
     // Only a Requeue, which is the loss itself, reads as preempted.
     let why = match r {
         CoroutineResult::Return(()) => trace::StopReason::Exit,
-        CoroutineResult::Yield(Switch::Park) => trace::StopReason::Park(g.wait_reason()),
+        CoroutineResult::Yield(Switch::Park) => trace::StopReason::Park(g.wait_reason().as_str()),
         CoroutineResult::Yield(Switch::Yield) => trace::StopReason::Yield,
         CoroutineResult::Yield(Switch::Requeue) => trace::StopReason::Preempted,
     };
-    trace::go_stop(g.id(), pid, why);
+    trace::go_stop(g.id().as_u64(), pid, why);
 }
 
 /// The body of every M thread. Anything that unwinds out of the scheduler (a runtime bug, or
@@ -589,7 +582,7 @@ pub(crate) fn m_main(sched: Arc<Sched>, m: Arc<M>) {
 
 fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     m::set_current_m(Arc::as_ptr(&m));
-    signal::install_altstack();
+    overflow::install_altstack();
     let p = m.take_next_p();
     if p.is_null() {
         fatal("an M started without a P");
@@ -601,4 +594,30 @@ fn m_loop(sched: Arc<Sched>, m: Arc<M>) {
     // Shut down: drop the P without putting it back; nothing will run it.
     m::set_current_p(std::ptr::null());
     m::set_current_m(std::ptr::null());
+}
+
+/// Go's `sync_runtime_canSpin`, for `sync::Mutex`: whether a locker on its `iter`th round may
+/// spin instead of parking. Only a few rounds, only with another CPU, only when some other P
+/// runs (the holder may be there and release soon; with every other P idle or spinning, the
+/// holder is parked and spinning is wasted), and not while goroutines wait in the caller's
+/// P's run queue (they could run instead, and one of them may be the holder). A plain OS
+/// thread may spin whenever there is another CPU.
+pub(crate) fn can_spin(iter: u32) -> bool {
+    if iter >= ACTIVE_SPIN || ncpu() <= 1 {
+        return false;
+    }
+    if !g::in_goroutine() {
+        return true;
+    }
+    let p = m::current_p();
+    if p.is_null() {
+        return true;
+    }
+    // SAFETY: in a goroutine, the current P is the P of the M running us; Ps live as long as
+    // their Sched, which our goroutine keeps alive. Only atomics are read.
+    let p = unsafe { &*p };
+    // SAFETY: a P holds the address of its live Sched (`P::sched`).
+    let sched = unsafe { &*(p.sched as *const Sched) };
+    let others = sched.npidle.load(Ordering::Relaxed) + sched.nmspinning.load(Ordering::Relaxed);
+    sched.max_procs() > others + 1 && !p.has_work()
 }

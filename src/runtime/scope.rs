@@ -27,7 +27,6 @@
 //! goroutines stays where it is; a future stack shrinker must skip a goroutine waiting in
 //! `scope` (it waits with wait reason "join" inside `ScopeData::wait`).
 
-use crate::util::fatal;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -39,6 +38,7 @@ use super::join::Packet;
 use super::park::{self, Unparker, WaitReason};
 use super::with_current_sched;
 use crate::chan::RecvChan;
+use crate::util::fatal;
 
 /// What a scope and its goroutines share.
 pub(crate) struct ScopeData {

@@ -15,7 +15,6 @@
 //! goroutine-locals the closure's wrapper did not (local.rs), in the goroutine, so that no user
 //! `Drop` ever runs on a scheduler stack.
 
-use crate::util::fastrand;
 use std::io;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +24,7 @@ use super::g::{self, Co, GRef, GStatus, GoroutineId, G};
 use super::m::M;
 use super::sched::Sched;
 use crate::trace;
+use crate::util::fastrand;
 
 static NEXT_GOROUTINE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -90,7 +90,12 @@ impl Sched {
         self.allgs
             .insert(&g, p.as_ref().map_or_else(|| fastrand() as usize, |p| p.id));
         if trace::enabled() {
-            trace::go_create(id, parent, site, g.name.as_ref());
+            trace::go_create(
+                id.as_u64(),
+                parent.map(GoroutineId::as_u64),
+                site,
+                g.name.as_ref(),
+            );
         }
         match p {
             Some(p) => p.put(g.clone(), true, &self.global),

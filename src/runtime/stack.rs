@@ -28,11 +28,12 @@
 //! ENOMEM near 32,000 stacks), and Go's copying stacks (they need a compiler that knows where every
 //! pointer into the stack is).
 
-use crate::util::lock;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::util::lock;
 
 /// `madvise` advice that installs a guard region (Linux 6.13), not yet in every libc release.
 const MADV_GUARD_INSTALL: libc::c_int = 102;

@@ -30,6 +30,16 @@ use super::p::pstate;
 use super::park::{pin_if_unwinding, unpin, yield_current};
 use super::sched::{Sched, TIME_SLICE};
 
+/// Values of `G::syscall`: where a goroutine stands with respect to a `blocking` call.
+pub(crate) mod state {
+    /// Not inside `blocking`.
+    pub const NONE: u8 = 0;
+    /// Inside `blocking`, and its P is in SYSCALL, owned by its M: sysmon may take it.
+    pub const ENTERED: u8 = 1;
+    /// Inside `blocking` without a P (sysmon took it before the call): nothing to give back.
+    pub const WITHOUT_P: u8 = 2;
+}
+
 /// Runs `f`, which may block its OS thread, after telling the scheduler (Go's entersyscall and
 /// exitsyscall). See `goroutines::blocking`.
 ///
@@ -41,7 +51,7 @@ use super::sched::{Sched, TIME_SLICE};
 pub(crate) fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
     let Some(g) = g::current() else { return f() };
 
-    if g.syscall.get() != g::syscall::NONE {
+    if g.syscall.get() != state::NONE {
         // Nested: the outer call already told the scheduler.
         return f();
     }
@@ -78,10 +88,10 @@ pub(crate) fn enter_syscall(g: &G) {
         // SAFETY: as above.
         unsafe { &*p }.syscall_seq.fetch_add(1, Ordering::Relaxed);
         g.set_status(GStatus::Syscall);
-        g.syscall.set(g::syscall::ENTERED);
+        g.syscall.set(state::ENTERED);
     } else {
         // Sysmon already took the P (we ran too long): nothing to hand off.
-        g.syscall.set(g::syscall::WITHOUT_P);
+        g.syscall.set(state::WITHOUT_P);
     }
 }
 
@@ -89,8 +99,8 @@ pub(crate) fn enter_syscall(g: &G) {
 /// RUNNING if sysmon left the P alone, else the M goes on without a P. Returns the state that
 /// `g.syscall` had, for `reenter_syscall`.
 pub(crate) fn leave_syscall(g: &G) -> u8 {
-    let st = g.syscall.replace(g::syscall::NONE);
-    if st != g::syscall::ENTERED {
+    let st = g.syscall.replace(state::NONE);
+    if st != state::ENTERED {
         return st;
     }
     g.set_status(GStatus::Running);
@@ -117,7 +127,7 @@ pub(crate) fn leave_syscall(g: &G) -> u8 {
 /// After a switch inside `blocking`, on whatever M resumed the goroutine: enter the syscall
 /// state again if the goroutine was in it.
 pub(crate) fn reenter_syscall(g: &G, st: u8) {
-    if st != g::syscall::NONE {
+    if st != state::NONE {
         enter_syscall(g);
     }
 }
@@ -127,7 +137,7 @@ pub(crate) fn reenter_syscall(g: &G, st: u8) {
 pub(crate) fn exit_syscall(g: &GRef) {
     let st = leave_syscall(g);
     g.set_status(GStatus::Running);
-    if st != g::syscall::ENTERED || !m::current_p().is_null() {
+    if st != state::ENTERED || !m::current_p().is_null() {
         return;
     }
     if let Some(p2) = g.sched.pidleget() {

@@ -31,14 +31,14 @@
 //! Taking a P is one compare-and-swap from the observed state to HANDOFF (p.rs); it fails if the
 //! owner moved on meanwhile, so a P is never taken from an M that is using it.
 
-use crate::util::lock;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::p::pstate;
 use super::p::P;
 use super::sched::Sched;
+use crate::util::lock;
 
 /// A goroutine running this long without a scheduling point loses its P. Go uses 10 ms as a
 /// time slice after which it preempts; here the rescue of the other goroutines is the only
@@ -94,7 +94,7 @@ fn run(weak: Weak<Sched>) {
             if sched.all_idle() {
                 // Nothing runs: unless that is a deadlock (which ends the process), sleep until
                 // an M starts (`Sched::startm` wakes us).
-                super::deadlock::check(&sched);
+                super::debug::deadlock::check(&sched);
                 sched.sysmon_wait();
                 seen.clear();
                 delay = MIN_DELAY;
@@ -187,20 +187,66 @@ fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> (bool, Option<Instant>) {
     (took, watch)
 }
 
-// ---- the Sched side of sysmon (moved from sched.rs) ----
+// ---- sysmon's sleep ----
 
-impl Sched {
-    /// Wakes sysmon if it sleeps because every P was idle.
-    pub(crate) fn wake_sysmon(&self) {
-        // SeqCst: pairs with the store of `sysmon_sleeping` in `sysmon_wait`, which re-checks
-        // `npidle` after it: either we see the flag, or sysmon sees the P we took.
-        if self.sysmon_sleeping.load(Ordering::SeqCst) {
-            let _g = lock(&self.sysmon_lock);
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            self.sysmon_cv.notify_one();
+/// Sysmon's sleep while every P is idle (Go's `sched.sysmonwait`): sysmon's own state, poked
+/// by whoever takes a P off the idle list (`P::pidleget_locked`) and by shutdown.
+pub(crate) struct Sleep {
+    /// Whether sysmon sleeps or is about to. Set and cleared under `lock`; read without it by
+    /// `wake` (the Dekker pair described there).
+    sleeping: AtomicBool,
+    lock: Mutex<()>,
+    cv: Condvar,
+}
+
+impl Sleep {
+    pub(crate) fn new() -> Sleep {
+        Sleep {
+            sleeping: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            cv: Condvar::new(),
         }
     }
 
+    /// Wakes sysmon if it sleeps. Called after a P left the idle list.
+    pub(crate) fn wake(&self) {
+        // SeqCst: the Dekker pair with `sleep`, which stores `sleeping` and then re-checks
+        // the idle count; we changed the idle count (SeqCst, p.rs) and then load the flag:
+        // either we see the flag, or sysmon sees the P we took.
+        if self.sleeping.load(Ordering::SeqCst) {
+            self.wake_always();
+        }
+    }
+
+    /// Wakes sysmon whether or not it looks asleep (shutdown).
+    pub(crate) fn wake_always(&self) {
+        let _g = lock(&self.lock);
+        // Relaxed: written and read under `lock`.
+        self.sleeping.store(false, Ordering::Relaxed);
+        self.cv.notify_one();
+    }
+
+    /// Sleeps until `wake` or `limit()`, unless `still_idle()`, checked after publishing the
+    /// flag, says there is work to watch.
+    fn sleep(&self, still_idle: impl Fn() -> bool, limit: impl FnOnce() -> Duration) {
+        let g = lock(&self.lock);
+        // SeqCst: see `wake`.
+        self.sleeping.store(true, Ordering::SeqCst);
+        if !still_idle() {
+            self.sleeping.store(false, Ordering::Relaxed);
+            return;
+        }
+        let (_g, _) = self
+            .cv
+            .wait_timeout_while(g, limit(), |_| self.sleeping.load(Ordering::Relaxed))
+            .unwrap_or_else(|e| e.into_inner());
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
+}
+
+// ---- the Sched side of sysmon ----
+
+impl Sched {
     pub(crate) fn p_by_id(&self, id: usize) -> Option<&P> {
         self.p(id)
     }
@@ -217,25 +263,18 @@ impl Sched {
     /// Sysmon sleeps until a P leaves idle, or until the next timer (Go's `timeSleepUntil`:
     /// the M that runs that timer may find a hog to watch), or at most a second.
     pub(crate) fn sysmon_wait(&self) {
-        let g = lock(&self.sysmon_lock);
-        self.sysmon_sleeping.store(true, Ordering::SeqCst);
-        // Re-check after publishing `sysmon_sleeping`: `startm` runs after a P left the idle
-        // list, so either it sees the flag or we see the busy P.
-        if !self.all_idle() || self.is_shut_down() {
-            self.sysmon_sleeping.store(false, Ordering::SeqCst);
-            return;
-        }
-        let next = self.earliest_timer();
-        let limit = if next == u64::MAX {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_nanos(next.saturating_sub(self.now())).min(Duration::from_secs(1))
-        };
-        let (_g, _) = self
-            .sysmon_cv
-            .wait_timeout_while(g, limit, |_| self.sysmon_sleeping.load(Ordering::SeqCst))
-            .unwrap_or_else(|e| e.into_inner());
-        self.sysmon_sleeping.store(false, Ordering::SeqCst);
+        self.sysmon.sleep(
+            || self.all_idle() && !self.is_shut_down(),
+            || {
+                let next = self.earliest_timer();
+                let limit = Duration::from_secs(1);
+                if next == u64::MAX {
+                    limit
+                } else {
+                    Duration::from_nanos(next.saturating_sub(self.now())).min(limit)
+                }
+            },
+        );
     }
 
     /// Takes `p` away from its M if its state word is still `word` (sysmon.rs), and hands it to

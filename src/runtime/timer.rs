@@ -3,7 +3,7 @@
 //! A [`RawTimer`] is armed with a deadline and an action. Arming pushes an entry into a P's heap
 //! (the caller's P, or a random one from a plain thread). An M running its schedule loop runs the
 //! due timers of its own P; a spinning M runs those of the Ps it tries to steal from; and the M
-//! that goes idle last sleeps only until the earliest deadline of all heaps (`sched.rs`).
+//! that goes idle last sleeps only until the earliest deadline of all heaps (`m.rs`, `stopm`).
 //!
 //! Stop and reset are lazy: the timer's `state` word holds a generation and an armed bit; a heap
 //! entry carries the generation it was pushed with and is discarded when it comes due if the
@@ -40,8 +40,6 @@
 //! that re-arms a timer, but `run_due`'s callers are the scheduler loop, where a `Drop` that
 //! parks has no goroutine to park and one that panics kills the M with its P still owned.
 
-use crate::util::fastrand;
-use crate::util::lock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -49,6 +47,8 @@ use std::time::Instant;
 use super::park::Unparker;
 use super::sched::Sched;
 use super::sched::MAX_PROCS;
+use crate::util::fastrand;
+use crate::util::lock;
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -435,7 +435,7 @@ fn heapify(h: &mut [Entry]) {
     }
 }
 
-// ---- the Sched side: time base, adding timers, waking the timed sleeper (moved from sched.rs) ----
+// ---- the Sched side: time base, adding timers, waking the timed sleeper ----
 
 impl Sched {
     pub(crate) fn nanos(&self, t: Instant) -> u64 {

@@ -18,7 +18,6 @@
 //! Rejected: an error type fixed to `Box<dyn Error>` (the caller picks `E`), and storing every
 //! error (errgroup keeps only the first; the others are usually "context canceled").
 
-use crate::util::lock;
 use std::any::Any;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, Location};
@@ -27,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Semaphore, WaitGroup};
 use crate::context::{CancelFunc, Context};
+use crate::util::lock;
 
 /// Goroutines working on subtasks of one task: [`wait`](ErrGroup::wait) returns the first
 /// error, and a group made [`with_context`](ErrGroup::with_context) cancels its context at that

@@ -1,6 +1,5 @@
 //! `Mutex<T>`: Go's `sync.Mutex` (normal and starvation modes) holding a value.
 
-use crate::util::{fatal, ncpu, ACTIVE_SPIN, ACTIVE_SPIN_CNT};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -9,9 +8,8 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::sema::{semacquire, semrelease, try_semacquire, AsyncSemaWaiter};
-use crate::runtime::g::{self};
-use crate::runtime::m;
 use crate::runtime::park::WaitReason;
+use crate::util::{fatal, ACTIVE_SPIN_CNT};
 
 // The state word (Go's `Mutex.state`):
 /// The mutex is held.
@@ -80,7 +78,7 @@ impl RawMutex {
         loop {
             // Spin while the lock is held in normal mode and spinning can pay off: the holder
             // runs on another P and may release it within a few hundred nanoseconds.
-            if old & (LOCKED | STARVING) == LOCKED && can_spin(iter) {
+            if old & (LOCKED | STARVING) == LOCKED && crate::runtime::can_spin(iter) {
                 // Set WOKEN so that the unlocker does not wake a parked waiter to compete.
                 if !awoke
                     && old & WOKEN == 0
@@ -410,28 +408,6 @@ impl RawMutex {
             }
         }
     }
-}
-
-/// Go's `runtime_canSpin`: only a few rounds, only with another CPU and another P to run the
-/// holder meanwhile, and not while goroutines wait in our P's run queue (they could run
-/// instead, and one of them may be the holder). A plain OS thread may spin whenever there is
-/// another CPU. (Go also refuses when every other P is idle; the scheduler's idle count is
-/// private to it, so that case costs a few wasted rounds here.)
-fn can_spin(iter: u32) -> bool {
-    if iter >= ACTIVE_SPIN || ncpu() <= 1 {
-        return false;
-    }
-    if !g::in_goroutine() {
-        return true;
-    }
-    if crate::runtime::max_procs() <= 1 {
-        return false;
-    }
-    let p = m::current_p();
-    // SAFETY: in a goroutine, `current_p` is the P of the M running us, which stays allocated
-    // as long as its scheduler, and our goroutine keeps that scheduler alive. `has_work` only
-    // reads atomics, so reading another M's P would be harmless too.
-    p.is_null() || !unsafe { (*p).has_work() }
 }
 
 /// A mutual-exclusion lock protecting a `T`, parking goroutines (not threads) while they wait:

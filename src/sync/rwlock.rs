@@ -9,7 +9,6 @@
 //! blocks new readers and is not starved by a stream of them, and the readers that queued behind
 //! a writer all run before the next writer.
 
-use crate::util::fatal;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -19,6 +18,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use super::mutex::RawMutex;
 use super::sema::{semacquire, semrelease};
 use crate::runtime::park::WaitReason;
+use crate::util::fatal;
 
 /// More than this many concurrent readers is not supported (Go's `rwmutexMaxReaders`).
 const MAX_READERS: i32 = 1 << 30;

@@ -52,7 +52,6 @@
 //! size of `Mutex<()>`); a futex per primitive (no FIFO order and no hand-off for starvation
 //! mode, and no goroutine parking).
 
-use crate::util::lock;
 use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -60,6 +59,7 @@ use std::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
 
 use crate::runtime::g;
 use crate::runtime::park::{self, Unparker, WaitReason};
+use crate::util::lock;
 
 /// One waiting goroutine or thread, on its own stack while it waits.
 struct Waiter {

@@ -7,13 +7,13 @@
 //! queue order: a release gives permits to the waiters at the head, and stops at the first one
 //! it cannot satisfy, even if a later, smaller one would fit (that would starve big requests).
 
-use crate::util::lock;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex as StdMutex;
 
 use crate::runtime::park::{self, Unparker, WaitReason};
+use crate::util::lock;
 
 const WAITERS: usize = 1;
 

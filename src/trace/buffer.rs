@@ -34,7 +34,6 @@
 //! Timestamps are read with [`Clock`] (`clock.rs`) and converted to nanoseconds since the start
 //! by [`take_session`].
 
-use crate::util::lock;
 use std::cell::{RefCell, UnsafeCell};
 use std::fs::File;
 use std::io;
@@ -46,6 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::clock::Clock;
 use super::StopReason;
+use crate::util::lock;
 
 /// Most events one trace holds (about 40 bytes each: some 80 MB of memory, and a JSON file of a
 /// few hundred MB, about as much as Perfetto's UI opens comfortably).

@@ -504,7 +504,7 @@ impl Timeline {
             }
             let (end, reason) = match s.why {
                 End::Stopped(StopReason::Yield) => ("yield", None),
-                End::Stopped(StopReason::Park(r)) => ("park", Some(r.as_str())),
+                End::Stopped(StopReason::Park(r)) => ("park", Some(r)),
                 End::Stopped(StopReason::Exit) => ("exit", None),
                 End::Stopped(StopReason::Preempted) => ("preempted", None),
                 End::StillRunning => ("running at trace end", None),

@@ -79,9 +79,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::runtime::WaitReason;
-use crate::GoroutineId;
-
 /// Starts recording a trace of the scheduler into the file at `path` (created now, written by
 /// [`stop`]). Tracing is process-wide: it records every runtime of the process.
 ///
@@ -162,16 +159,12 @@ pub(crate) fn enabled() -> bool {
 pub(crate) enum StopReason {
     /// It yielded (`yield_now`): back to the global queue.
     Yield,
-    /// It parked, for this reason.
-    Park(WaitReason),
+    /// It parked, for this reason (the wait reason's name, as dumps print it).
+    Park(&'static str),
     /// It finished.
     Exit,
     /// It lost its P (sysmon, or a long `blocking` call) and waits for one.
     Preempted,
-}
-
-fn id(g: GoroutineId) -> u64 {
-    g.as_u64()
 }
 
 fn p_index(p: Option<usize>) -> u32 {
@@ -191,22 +184,19 @@ static NAMES: std::sync::Mutex<Vec<(u64, Arc<str>)>> = std::sync::Mutex::new(Vec
 /// it was given one.
 #[inline(never)]
 pub(crate) fn go_create(
-    g: GoroutineId,
-    parent: Option<GoroutineId>,
+    g: u64,
+    parent: Option<u64>,
     site: &'static Location<'static>,
     name: Option<&Arc<str>>,
 ) {
     buffer::record(|ts| buffer::Event::Create {
         ts,
-        g: id(g),
-        parent: parent.map_or(0, id),
+        g,
+        parent: parent.unwrap_or(0),
         site,
     });
     if let Some(name) = name {
-        NAMES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id(g), name.clone()));
+        lock(&NAMES).push((g, name.clone()));
     }
 }
 
@@ -215,7 +205,7 @@ pub(crate) fn go_create(
 /// `global_runq`.
 #[inline(never)]
 pub(crate) fn go_start(
-    g: GoroutineId,
+    g: u64,
     site: &'static Location<'static>,
     p: Option<usize>,
     local_runq: usize,
@@ -223,7 +213,7 @@ pub(crate) fn go_start(
 ) {
     buffer::record(|ts| buffer::Event::Start {
         ts,
-        g: id(g),
+        g,
         site,
         p: p_index(p),
         local: clamp_len(local_runq),
@@ -233,10 +223,10 @@ pub(crate) fn go_start(
 
 /// Goroutine `g` stops running on this thread (the one that called `go_start` for it).
 #[inline(never)]
-pub(crate) fn go_stop(g: GoroutineId, p: Option<usize>, why: StopReason) {
+pub(crate) fn go_stop(g: u64, p: Option<usize>, why: StopReason) {
     buffer::record(|ts| buffer::Event::Stop {
         ts,
-        g: id(g),
+        g,
         p: p_index(p),
         why,
     });
@@ -245,11 +235,11 @@ pub(crate) fn go_stop(g: GoroutineId, p: Option<usize>, why: StopReason) {
 /// Goroutine `g` is made runnable by goroutine `by` (`None`: a plain thread, a timer or the
 /// netpoller). Call it before `g` is queued, so that the run it leads to starts later.
 #[inline(never)]
-pub(crate) fn go_unpark(g: GoroutineId, by: Option<GoroutineId>) {
+pub(crate) fn go_unpark(g: u64, by: Option<u64>) {
     buffer::record(|ts| buffer::Event::Unpark {
         ts,
-        g: id(g),
-        by: by.map_or(0, id),
+        g,
+        by: by.unwrap_or(0),
     });
 }
 

@@ -7,8 +7,6 @@
 //! these tests take `SERIAL` and use goroutine ids far above any real one; they look only at
 //! their own goroutines.
 
-use crate::util::lock;
-use std::num::NonZeroU64;
 use std::panic::Location;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,6 +14,7 @@ use std::time::Duration;
 use super::buffer::{Event, MAX_EVENTS, NO_P};
 use super::chrome::{End, FlowKind, Lane, Meta, Queue, Slice, Timeline};
 use super::*;
+use crate::util::lock;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -24,8 +23,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// A goroutine id no real goroutine has.
-fn gid(n: u64) -> GoroutineId {
-    GoroutineId(NonZeroU64::new((1 << 60) + n).unwrap())
+fn gid(n: u64) -> u64 {
+    (1 << 60) + n
 }
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -51,8 +50,8 @@ fn stop_to_timeline() -> (Timeline, buffer::Finished) {
     (tl, done)
 }
 
-fn slices_of(tl: &Timeline, g: GoroutineId) -> Vec<&Slice> {
-    tl.slices.iter().filter(|s| s.g == g.as_u64()).collect()
+fn slices_of(tl: &Timeline, g: u64) -> Vec<&Slice> {
+    tl.slices.iter().filter(|s| s.g == g).collect()
 }
 
 #[test]
@@ -107,7 +106,11 @@ fn hooks_make_rows_slices_flows_and_counters() {
         pause();
         go_unpark(g3, Some(g1));
         pause();
-        go_stop(g1, Some(0), StopReason::Park(WaitReason::ChanReceive));
+        go_stop(
+            g1,
+            Some(0),
+            StopReason::Park(crate::runtime::WaitReason::ChanReceive.as_str()),
+        );
     })
     .join()
     .unwrap();
@@ -130,7 +133,9 @@ fn hooks_make_rows_slices_flows_and_counters() {
     assert_eq!(s1[0].lane, Lane::P(0));
     assert_eq!(
         s1[0].why,
-        End::Stopped(StopReason::Park(WaitReason::ChanReceive))
+        End::Stopped(StopReason::Park(
+            crate::runtime::WaitReason::ChanReceive.as_str()
+        ))
     );
     assert_eq!(s1[0].site.unwrap().file(), file!());
     assert!(s1[0].end - s1[0].start >= 600_000);
@@ -176,7 +181,7 @@ fn hooks_make_rows_slices_flows_and_counters() {
         let m = format!("\"name\":\"thread_name\",\"args\":{{\"name\":\"{row}\"}}");
         assert!(json.contains(&m), "{row}");
     }
-    let name = format!("\"name\":\"G{}\"", g1.as_u64());
+    let name = format!("\"name\":\"G{}\"", g1);
     let line = json.lines().find(|l| l.contains(&name)).unwrap();
     assert!(
         line.starts_with(",{\"ph\":\"X\",\"pid\":7,\"tid\":1,"),

@@ -21,7 +21,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use super::g::{GRef, G};
+use crate::runtime::g::{GRef, G};
 
 /// How many independently locked parts the registry has.
 const SHARDS: usize = 64;

@@ -21,6 +21,13 @@
 //! thread reads it and does the dump, which needs locks and memory. As Go does on SIGQUIT, the
 //! process then exits with status 2.
 
+pub(crate) mod allgs;
+pub(crate) mod deadlock;
+pub(crate) mod dump;
+pub(crate) mod metrics;
+pub(crate) mod overflow;
+pub(crate) mod traceback;
+
 use std::fmt::Write as _;
 use std::io;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -309,7 +316,7 @@ fn sigquit_listener(fd: libc::c_int) {
         .collect();
     let mut text = String::from("SIGQUIT: quit\n\n");
     for s in runtimes {
-        text.push_str(&super::dump::dump_sched(&s));
+        text.push_str(&self::dump::dump_sched(&s));
     }
     eprint!("{text}");
     std::process::exit(2);
@@ -327,7 +334,7 @@ mod tests {
         let d = parse(" sigquit=1 , deadlock=0 ").unwrap();
         assert_eq!((d.sigquit, d.deadlock), (Some(true), Some(false)));
         assert_eq!(parse("").unwrap(), DebugEnv::default());
-        use super::super::builder::PanicPolicy;
+        use crate::runtime::builder::PanicPolicy;
         assert_eq!(
             parse("panic=abort").unwrap().panic,
             Some(PanicPolicy::Abort)

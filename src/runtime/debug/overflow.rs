@@ -14,7 +14,7 @@
 use std::mem::MaybeUninit;
 use std::sync::Once;
 
-use super::stack::ARENA_RANGES;
+use crate::runtime::stack::ARENA_RANGES;
 
 static INSTALL: Once = Once::new();
 static mut PREV_SEGV: MaybeUninit<libc::sigaction> = MaybeUninit::uninit();
@@ -92,7 +92,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut l
         };
         put(b"\ngoroutines: fatal: goroutine ");
         let mut num = [0u8; 20];
-        let id = super::g::current_id().map_or(0, |id| id.as_u64());
+        let id = crate::runtime::g::current_id().map_or(0, |id| id.as_u64());
         put(fmt_u64(id, &mut num));
         put(b" overflowed its ");
         let mut num2 = [0u8; 20];

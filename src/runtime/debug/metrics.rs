@@ -7,16 +7,17 @@
 //! proportion to the goroutines alive (about 20 ms per million). For a cheap poll of queue
 //! depths, use [`stats`](crate::stats).
 
-use crate::util::lock;
 use std::sync::atomic::Ordering;
 
-use super::g::GStatus;
-use super::m::M;
-use super::p::{pstate, P};
-use super::park::WaitReason;
-use super::sched::Sched;
-use super::sched::MAX_PROCS;
+use crate::runtime::g::GStatus;
+use crate::runtime::m::M;
+use crate::runtime::p::{pstate, P};
+use crate::runtime::park::WaitReason;
+use crate::runtime::sched::Sched;
+use crate::runtime::sched::MAX_PROCS;
 use std::sync::Arc;
+
+use crate::util::lock;
 
 /// What the scheduler knows about itself, from [`metrics`](crate::metrics) or
 /// [`Runtime::metrics`](crate::Runtime::metrics).
@@ -113,17 +114,17 @@ pub(crate) fn metrics_of(s: &Sched) -> Metrics {
     m.threads = s.thread_count();
     (m.idle_threads, m.spinning_threads) = s.idle_and_spinning_ms();
     // Every P ever created, retired ones too (Ps are created in id order and never freed).
-    for p in (0..super::sched::MAX_PROCS).map_while(|i| s.p_by_id(i)) {
+    for p in (0..crate::runtime::sched::MAX_PROCS).map_while(|i| s.p_by_id(i)) {
         m.steals += p.steals.load(Ordering::Relaxed);
         m.parks += p.parks.load(Ordering::Relaxed);
     }
     m.timers = s.timer_count();
     m.netpoll_waiters = s.netpoll.waiters();
-    (m.stack_reserved_bytes, m.stack_resident_bytes) = super::stack::memory();
+    (m.stack_reserved_bytes, m.stack_resident_bytes) = crate::runtime::stack::memory();
     m
 }
 
-// ---- the scheduler getters behind metrics() and the debug dumps (moved from sched.rs) ----
+// ---- the scheduler getters behind metrics() and the debug dumps ----
 
 impl Sched {
     /// Goroutines started and not finished (Go's NumGoroutine). The per-P counts are read one

@@ -26,10 +26,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::g::{self, GStatus, G};
-use super::park::WaitReason;
-use super::sched::Sched;
 use super::traceback;
+use crate::runtime::g::{self, GStatus, G};
+use crate::runtime::park::WaitReason;
+use crate::runtime::sched::Sched;
 
 /// Most frames printed per goroutine (Go prints 100).
 const MAX_FRAMES: usize = 100;
@@ -115,7 +115,7 @@ fn stack_of(gp: &g::GRef, is_caller: bool) -> Result<Vec<usize>, &'static str> {
     // ordered before this by `begin_inspect`.
     let pcs = unsafe { traceback::walk(gp.saved_regs(), gp.stack_bounds(), MAX_FRAMES) };
     if gp.end_inspect() {
-        super::park::ready(gp.clone());
+        crate::runtime::park::ready(gp.clone());
     }
     Ok(pcs)
 }

@@ -28,8 +28,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::g::{GRef, GStatus};
-use super::sched::Sched;
+use crate::runtime::g::{GRef, GStatus};
+use crate::runtime::sched::Sched;
 
 /// How long a suspected deadlock must hold still before the process is ended.
 pub(crate) const CONFIRM: Duration = Duration::from_millis(20);
