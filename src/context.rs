@@ -52,9 +52,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{Chan, RecvChan};
-use crate::runtime::sched::Sched;
-use crate::runtime::timer::{RawTimer, TimerAction};
-use crate::runtime::with_current_sched;
+use crate::runtime::timer::{Timer, TimerAction};
+use crate::runtime::RuntimeRef;
 use crate::util::lock;
 
 /// Why a context was cancelled (Go's `context.Canceled` and `context.DeadlineExceeded`).
@@ -168,7 +167,7 @@ struct AfterRec {
     /// The function, until the canceller or `stop` takes it.
     f: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// The runtime to start it on: the one `after_func` was called on.
-    sched: Arc<Sched>,
+    rt: RuntimeRef,
 }
 
 impl AfterRec {
@@ -201,7 +200,7 @@ struct State {
     done: Option<Chan<()>>,
     children: HashMap<u64, Arc<Node>>,
     /// The deadline timer while armed.
-    timer: Option<(Arc<RawTimer>, Arc<Sched>)>,
+    timer: Option<Timer>,
     /// The node itself while its deadline timer is armed (the timer holds it weakly).
     keepalive: Option<Arc<Node>>,
 }
@@ -523,7 +522,7 @@ impl Context {
         let rec = Arc::new(AfterRec {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             f: Mutex::new(Some(Box::new(f))),
-            sched: with_current_sched(|s| s.clone()),
+            rt: RuntimeRef::current(),
         });
         let Some(node) = &self.node else {
             return AfterFuncStop { rec, node: None };
@@ -532,8 +531,7 @@ impl Context {
         if st.err.is_some() {
             drop(st);
             if let Some(f) = rec.take() {
-                let _ =
-                    crate::runtime::spawn_detached(&rec.sched, f, std::panic::Location::caller());
+                let _ = rec.rt.go_detached(f, std::panic::Location::caller());
             }
         } else {
             st.afters.insert(rec.id, rec.clone());
@@ -600,7 +598,7 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
         return; // the parent cancelled it meanwhile
     }
     let weak = Arc::downgrade(node);
-    let raw = RawTimer::new(TimerAction::Func(Box::new(move || {
+    let timer = Timer::new(TimerAction::Func(Box::new(move || {
         if let Some(n) = weak.upgrade() {
             cancel(
                 &n,
@@ -610,9 +608,8 @@ fn arm_deadline(node: &Arc<Node>, d: Instant) {
             );
         }
     })));
-    let sched = with_current_sched(|s| s.clone());
-    raw.reset(&sched, d);
-    st.timer = Some((raw, sched));
+    timer.reset(d);
+    st.timer = Some(timer);
     st.keepalive = Some(node.clone());
 }
 
@@ -641,8 +638,8 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: 
             afters.extend(st.afters.drain().map(|(_, a)| a));
             (st.timer.take(), st.keepalive.take())
         };
-        if let Some((raw, sched)) = timer {
-            raw.stop(&sched);
+        if let Some(t) = timer {
+            t.stop();
         }
         drop(keepalive);
         first = false;
@@ -650,7 +647,7 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: 
     for a in afters {
         if let Some(f) = a.take() {
             // In its own goroutine, as Go's AfterFunc; if the runtime is gone, `f` is dropped.
-            let _ = crate::runtime::spawn_detached(&a.sched, f, std::panic::Location::caller());
+            let _ = a.rt.go_detached(f, std::panic::Location::caller());
         }
     }
     if remove_from_parent {

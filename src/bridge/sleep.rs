@@ -13,9 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::runtime::sched::Sched;
-use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
-use crate::runtime::with_current_sched;
+use crate::runtime::timer::{FireGen, Timer, TimerAction};
 use crate::util::lock;
 
 /// Completes after at least `d`, on this crate's timers (the async twin of
@@ -60,8 +58,7 @@ impl std::fmt::Debug for Sleep {
 }
 
 struct Armed {
-    timer: Arc<RawTimer>,
-    sched: Arc<Sched>,
+    timer: Timer,
     shared: Arc<Shared>,
 }
 
@@ -100,14 +97,9 @@ impl Future for Sleep {
                 fired: AtomicBool::new(false),
                 waker: Mutex::new(None),
             });
-            let timer = RawTimer::new(TimerAction::Shared(shared.clone()));
-            let sched = with_current_sched(|s| s.clone());
-            timer.reset(&sched, deadline);
-            Armed {
-                timer,
-                sched,
-                shared,
-            }
+            let timer = Timer::new(TimerAction::Shared(shared.clone()));
+            timer.reset(deadline);
+            Armed { timer, shared }
         });
         let mut slot = lock(&armed.shared.waker);
         if armed.shared.fired.load(Ordering::Relaxed) {
@@ -124,7 +116,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(a) = &self.armed {
-            a.timer.stop(&a.sched);
+            a.timer.stop();
         }
     }
 }

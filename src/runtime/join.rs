@@ -90,6 +90,8 @@ impl<T> Packet<T> {
                 // Nobody will take the result: drop it here, on the goroutine, not wherever
                 // the last reference to the packet goes.
                 drop(r);
+                // Release: pairs with the Acquire in `is_finished`: a caller that sees true sees
+                // the result dropped.
                 self.finished.store(true, Ordering::Release);
                 return;
             }

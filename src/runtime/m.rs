@@ -292,6 +292,8 @@ impl Sched {
         if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
             return;
         }
+        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+        // (module docs of sched.rs).
         if self
             .nmspinning
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
@@ -302,6 +304,8 @@ impl Sched {
         match self.pidleget() {
             Some(p) => self.startm(p, true),
             None => {
+                // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the
+                // queues (module docs of sched.rs).
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
         }
@@ -313,6 +317,8 @@ impl Sched {
         let Some(w) = idle.pwait.pop_front() else {
             p.set_unowned(pstate::IDLE);
             idle.ps.push(p.id);
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             self.npidle.store(idle.ps.len(), Ordering::SeqCst);
             return None;
         };
@@ -362,6 +368,8 @@ impl Sched {
             self.give_p_to_waiter(&mut idle, p)
         };
         if m.spinning.swap(false, Ordering::Relaxed) {
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
         if let Some(w) = w {
@@ -383,6 +391,8 @@ impl Sched {
                 let w = self.give_p_to_waiter(&mut idle, p);
                 drop(idle);
                 if spinning {
+                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
+                    // the queues (module docs of sched.rs).
                     self.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
                 if let Some(w) = w {
@@ -419,6 +429,7 @@ impl Sched {
             m
         };
         m.spinning.store(spinning, Ordering::Relaxed);
+        // Release: hands the P to the new M; pairs with the Acquire in `take_next_p` (p.rs docs).
         m.next_p.store(p as *const P as *mut P, Ordering::Release);
         let sched = self.self_arc();
         let name = format!("goroutines-m{}", m.id);
@@ -455,6 +466,9 @@ impl Sched {
             };
             let mut timed = false;
             if deadline != u64::MAX {
+                // SeqCst: the timed sleeper's half of the pair with `add_timer` (timer.rs), which
+                // pushes and then loads `timer_sleep`: either it sees this deadline or our re-check
+                // sees its timer.
                 let cur = self.timer_sleep.load(Ordering::SeqCst);
                 if deadline < cur
                     && self
@@ -482,6 +496,7 @@ impl Sched {
             };
             m.wants_inbox.store(false, Ordering::Relaxed);
             if timed {
+                // SeqCst: as when it was armed above (the pair with `add_timer`).
                 let _ = self.timer_sleep.compare_exchange(
                     deadline,
                     u64::MAX,
@@ -510,6 +525,7 @@ impl Sched {
                 idle.ms.len() != before
             };
             if !removed {
+                // Acquire: pairs with `startm`'s Release store of `next_p`.
                 while m.next_p.load(Ordering::Acquire).is_null()
                     && !self.shutdown.load(Ordering::Relaxed)
                 {
@@ -544,6 +560,8 @@ impl Sched {
             self.startm(p, false);
             return;
         }
+        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+        // (module docs of sched.rs).
         if self.nmspinning.load(Ordering::SeqCst) == 0
             && self.npidle.load(Ordering::SeqCst) == 0
             && self
@@ -563,6 +581,7 @@ impl Sched {
             self.netpoll.wake_m(&w);
             return;
         }
+        // SeqCst: the timed-sleeper pair, as in `add_timer`.
         if when != u64::MAX && when < self.timer_sleep.load(Ordering::SeqCst) {
             self.wakep();
         }

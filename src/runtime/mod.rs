@@ -55,6 +55,7 @@ pub(crate) mod m;
 pub(crate) mod netpoll;
 pub(crate) mod offload;
 pub(crate) mod p;
+pub(crate) mod panic_hook;
 pub mod park;
 pub(crate) mod runq;
 pub(crate) mod sched;
@@ -69,7 +70,7 @@ pub(crate) mod timer;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Once, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 pub use builder::{Builder, PanicPolicy};
 pub use debug::metrics::Metrics;
@@ -102,7 +103,7 @@ pub struct Runtime {
 
 impl Runtime {
     pub(crate) fn from_sched(sched: Arc<Sched>) -> Runtime {
-        install_panic_hook();
+        panic_hook::install_panic_hook();
         Runtime { sched }
     }
 
@@ -307,15 +308,69 @@ where
     h
 }
 
+/// The runtime a value belongs to, for the crate's modules outside the runtime (time, context,
+/// sync): enough to start a goroutine there and to arm a timer there (`timer::Timer`), nothing
+/// of `Sched` itself. Holding one keeps the runtime's state alive, not its threads.
+#[derive(Clone)]
+pub(crate) struct RuntimeRef(Arc<Sched>);
+
+/// A [`RuntimeRef`] that does not keep the runtime alive: what a timer's action holds, so that
+/// a timer left in a heap does not keep its runtime's state from being freed.
+#[derive(Clone)]
+pub(crate) struct WeakRuntimeRef(std::sync::Weak<Sched>);
+
+impl RuntimeRef {
+    /// The calling goroutine's runtime, or the default one (started if need be).
+    pub(crate) fn current() -> RuntimeRef {
+        with_current_sched(|s| RuntimeRef(s.clone()))
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakRuntimeRef {
+        WeakRuntimeRef(Arc::downgrade(&self.0))
+    }
+
+    /// Starts `f` as a goroutine on this runtime with its handle dropped, as `go` does: under
+    /// `PanicPolicy::Abort` its panic ends the process (`time::after_func`'s function, as Go's).
+    pub(crate) fn go<F>(&self, f: F, site: &'static Location<'static>) -> io::Result<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn(&self.0, f, site, false).map(drop)
+    }
+
+    /// Starts `f` as a detached goroutine on this runtime (see [`go_detached`]).
+    pub(crate) fn go_detached<F>(&self, f: F, site: &'static Location<'static>) -> io::Result<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_detached(&self.0, f, site)
+    }
+
+    pub(crate) fn sched(&self) -> &Arc<Sched> {
+        &self.0
+    }
+}
+
+impl WeakRuntimeRef {
+    pub(crate) fn upgrade(&self) -> Option<RuntimeRef> {
+        self.0.upgrade().map(RuntimeRef)
+    }
+}
+
+/// Starts `f` as a detached goroutine (see [`spawn_detached`]) on the calling goroutine's
+/// runtime, or the default one.
+pub(crate) fn go_detached<F>(f: F, site: &'static Location<'static>) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    with_current_sched(|s| spawn_detached(s, f, site))
+}
+
 /// As `spawn` with the handle dropped at once, without making one: for goroutines the crate
 /// starts on a user's behalf and never joins (`ErrGroup::go`, `WaitGroup::go`, `after_func`).
 /// A panic in `f` is reported by the panic hook and ends only this goroutine, as with a
 /// dropped `JoinHandle`.
-pub(crate) fn spawn_detached<F>(
-    sched: &Arc<Sched>,
-    f: F,
-    site: &'static Location<'static>,
-) -> io::Result<()>
+fn spawn_detached<F>(sched: &Arc<Sched>, f: F, site: &'static Location<'static>) -> io::Result<()>
 where
     F: FnOnce() + Send + 'static,
 {
@@ -389,7 +444,7 @@ pub(crate) fn default_runtime() -> &'static Runtime {
 }
 
 /// Calls `f` with the calling goroutine's runtime, or the default one, without cloning handles.
-pub(crate) fn with_current_sched<R>(f: impl FnOnce(&Arc<Sched>) -> R) -> R {
+fn with_current_sched<R>(f: impl FnOnce(&Arc<Sched>) -> R) -> R {
     match g::current() {
         Some(g) => f(&g.sched),
         None => f(&default_runtime().sched),
@@ -657,61 +712,4 @@ pub fn dump() -> String {
 /// ```
 pub fn stats() -> Stats {
     with_current_sched(|s| stats_of(s))
-}
-
-/// Reports a goroutine's panic as std reports a thread's, naming the goroutine, or hands it to
-/// the hook the program installed before the runtime started.
-///
-/// std's default hook would name the M's thread, so a goroutine's panic is printed here instead.
-/// A hook of the program's own (an error reporter, a logger) is called for goroutine panics as
-/// for any other, running on the panicking goroutine, so `current_id` names it; it does its own
-/// reporting, and this one prints nothing more. Hooks installed after the runtime started
-/// replace this one, as `set_hook` always does.
-fn install_panic_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let prev = panic::take_hook();
-        // `take_hook` left std's default hook in place: take it too, to recognise it in `prev`.
-        let default = panic::take_hook();
-        let prev_is_default = is_same_hook(&*prev, &*default);
-        drop(default);
-        panic::set_hook(Box::new(move |info| {
-            let Some(gp) = g::current() else { return prev(info) };
-            if !prev_is_default {
-                drop(gp);
-                return prev(info);
-            }
-            let id = match &gp.name {
-                Some(name) => format!("{} {name:?}", gp.id()),
-                None => gp.id().to_string(),
-            };
-            drop(gp);
-            let msg = if let Some(s) = info.payload().downcast_ref::<&str>() {
-                *s
-            } else if let Some(s) = info.payload().downcast_ref::<String>() {
-                s.as_str()
-            } else {
-                "Box<dyn Any>"
-            };
-            let loc = info.location().map(|l| format!(" at {}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
-            let bt = std::backtrace::Backtrace::capture();
-            let text = if bt.status() == std::backtrace::BacktraceStatus::Captured {
-                format!("goroutine {id} panicked{loc}:\n{msg}\nstack backtrace:\n{bt}\n")
-            } else {
-                format!("goroutine {id} panicked{loc}:\n{msg}\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n")
-            };
-            eprint!("{text}");
-        }));
-    });
-}
-
-/// Whether two boxed hooks are the same function: std boxes its default hook, a zero-sized fn
-/// item, with one vtable, so two boxes of it have equal addresses and vtables. A program's hook
-/// has a vtable of its own (its call function differs). Should the compiler ever duplicate
-/// std's vtable, the default hook is merely not recognised and called as a program's hook
-/// would be (the report then names the M's thread instead of the goroutine), never the reverse.
-/// (Generic so as not to name the hook's argument type, which changed name in Rust 1.81.)
-#[allow(ambiguous_wide_pointer_comparisons)]
-fn is_same_hook<H: ?Sized>(a: &H, b: &H) -> bool {
-    std::mem::size_of_val(a) == 0 && std::ptr::eq(a as *const H, b as *const H)
 }

@@ -126,6 +126,9 @@ impl Netpoll {
 
     /// Goroutines waiting on a file descriptor of this runtime.
     pub(crate) fn waiters(&self) -> usize {
+        // SeqCst: the poller's waiter count, loaded by findRunnable's non-blocking poll and stopm's
+        // choice of epoll_wait after they publish their own state; a waiter increments it before
+        // its re-check of `seq`.
         self.get().map_or(0, |p| p.waiters.load(Ordering::SeqCst))
     }
 
@@ -152,6 +155,9 @@ impl Netpoll {
             return m.sleep(timeout);
         }
         let me = m as *const M as *mut M;
+        // SeqCst: `blocked` says which M sleeps in epoll_wait; an M that hands work to the
+        // poller stores its state and then loads this (`wake_m`), and the sleeper stores this
+        // and then rechecks for work, so one sees the other.
         if p.blocked
             .compare_exchange(std::ptr::null_mut(), me, Ordering::SeqCst, Ordering::SeqCst)
             .is_err()
@@ -177,6 +183,9 @@ impl Netpoll {
         if let Some(p) = self.poller.get() {
             // SeqCst fence: pairs with the one in `sleep_m` (see there).
             fence(Ordering::SeqCst);
+            // SeqCst: `blocked` says which M sleeps in epoll_wait; an M that hands work to the
+            // poller stores its state and then loads this (`wake_m`), and the sleeper stores this
+            // and then re-checks for work, so one sees the other.
             if std::ptr::eq(p.blocked.load(Ordering::SeqCst), m) {
                 p.wake_poller();
             }
@@ -186,6 +195,8 @@ impl Netpoll {
     /// The runtime is shutting down: break a blocking poll and let descriptors move elsewhere.
     pub(crate) fn shutdown(&self) {
         if let Some(p) = self.poller.get() {
+            // SeqCst: `dead` is set by shutdown before it breaks the poll; a waiter that loads it
+            // false after registering will be woken by that break.
             p.dead.store(true, Ordering::SeqCst);
             p.wake_poller();
         }
@@ -281,6 +292,8 @@ impl Poller {
 
     /// Breaks a blocking `epoll_wait` (Go's `netpollBreak`); coalesces concurrent calls.
     pub(crate) fn wake_poller(&self) {
+        // AcqRel: pairs with the poller's Release store of false after it drained the eventfd, so a
+        // waker that wins here sees the drain and its write is not swallowed by it.
         if self
             .wake_sig
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
@@ -316,6 +329,9 @@ impl Poller {
             )
         };
         if holds_slot {
+            // SeqCst: `blocked` says which M sleeps in epoll_wait; an M that hands work to the
+            // poller stores its state and then loads this (`wake_m`), and the sleeper stores this
+            // and then re-checks for work, so one sees the other.
             self.blocked.store(std::ptr::null_mut(), Ordering::SeqCst);
         }
         self.last_poll.store(poll_clock(), Ordering::Relaxed);
@@ -330,6 +346,8 @@ impl Poller {
                     let mut buf = 0u64;
                     // SAFETY: reads 8 bytes into a live u64 from our eventfd.
                     unsafe { libc::read(self.evfd, &mut buf as *mut u64 as *mut libc::c_void, 8) };
+                    // Release: pairs with `wake_poller`'s AcqRel: the drain above happens before
+                    // the next waker's write.
                     self.wake_sig.store(false, Ordering::Release);
                     self.was_broken.store(true, Ordering::Relaxed);
                 }
@@ -339,6 +357,8 @@ impl Poller {
             // SAFETY: event data is only ever a tagged `&'static PollDesc` (see `register`);
             // descriptors are never freed, so the pointer is valid even if the event is stale.
             let pd: &'static PollDesc = unsafe { &*pd };
+            // Acquire: pairs with the Release bump of `fdseq` when a descriptor is released, so
+            // an event tagged before the release is seen as stale.
             if pd.fdseq.load(Ordering::Acquire) & 0xffff != data >> ADDR_BITS {
                 continue; // stale: the descriptor was released since this fd was registered
             }
@@ -474,6 +494,9 @@ impl PollDesc {
 
     /// The readiness sequence of `d`, to take before the system call (protocol step 1).
     pub(crate) fn seq(&self, d: Dir) -> u64 {
+        // SeqCst: pairs with the readiness bump of `seq` by the poller before it wakes `waiters`
+        // (protocol step 3, module docs): a waiter that loads the old value is on the list before
+        // the poller takes it.
         self.dir(d).seq.load(Ordering::SeqCst)
     }
 
@@ -483,6 +506,8 @@ impl PollDesc {
         let mine = sched.netpoll.get_or_init(sched)?;
         let mut st = lock(&self.reg);
         if let Some(p) = &st.poller {
+            // SeqCst: `dead` is set by shutdown before it breaks the poll; a waiter that loads it
+            // false after registering will be woken by that break.
             if Arc::ptr_eq(p, mine) || !p.dead.load(Ordering::SeqCst) {
                 return Ok(p.clone());
             }
@@ -533,9 +558,14 @@ impl PollDesc {
         }
         let me = park::current();
         let res = loop {
+            // SeqCst: pairs with the readiness bump of `seq` by the poller before it wakes
+            // `waiters` (protocol step 3, module docs): a waiter that loads the old value is on the
+            // list before the poller takes it.
             if dir.seq.load(Ordering::SeqCst) != seen || interrupted() {
                 break Ok(());
             }
+            // SeqCst: `dead` is set by shutdown before it breaks the poll; a waiter that loads it
+            // false after registering will be woken by that break.
             if foreign && poller.dead.load(Ordering::SeqCst) {
                 break Ok(()); // retry; the next wait re-registers with our own poller
             }
@@ -545,6 +575,9 @@ impl PollDesc {
             }
             {
                 let mut w = lock(&dir.waiters);
+                // SeqCst: pairs with the readiness bump of `seq` by the poller before it wakes
+                // `waiters` (protocol step 3, module docs): a waiter that loads the old value is on
+                // the list before the poller takes it.
                 if dir.seq.load(Ordering::SeqCst) != seen {
                     break Ok(());
                 }
@@ -564,6 +597,7 @@ impl PollDesc {
             }
             lock(&dir.waiters).retain(|u| !u.same_waiter(&me));
         };
+        // SeqCst: the counts' other side (see `waiters`); going down late only costs a spare poll.
         poller.waiters.fetch_sub(1, Ordering::SeqCst);
         dir.nwait.fetch_sub(1, Ordering::SeqCst);
         res

@@ -93,11 +93,15 @@ pub(crate) struct P {
 // SAFETY: `stack_cache` is touched only by the P's owner, and ownership is handed over with
 // Acquire/Release (module docs); all other fields are atomics or internally locked.
 unsafe impl Sync for P {}
-// SAFETY: as above; `Stack` is a plain address range.
+// SAFETY: a P moves between threads only as a whole, with its owner-only fields handed over
+// with Release/Acquire (module docs); `Stack` is a plain address range, owning nothing
+// thread-bound.
 unsafe impl Send for P {}
 
 impl P {
     pub(crate) fn state(&self) -> usize {
+        // Acquire: pairs with the Release (or AcqRel) update of the P's state word by whoever last
+        // changed its owner, so the owner M it names is one whose hand-over we see.
         self.state.load(Ordering::Acquire) & pstate::MASK
     }
 
@@ -322,7 +326,8 @@ impl Sched {
         let mut waiters = Vec::new();
         {
             let mut idle = self.idle();
-            old = self.gomaxprocs.load(Ordering::SeqCst);
+            // Relaxed: the count is written only here, under the idle lock we hold.
+            old = self.gomaxprocs.load(Ordering::Relaxed);
             for id in old..n {
                 if self.p(id).is_none() {
                     let p = Box::into_raw(Box::new(P::new(id, Arc::as_ptr(self) as usize)));
@@ -330,7 +335,9 @@ impl Sched {
                     self.allp[id].store(p, Ordering::Release);
                 }
             }
-            self.gomaxprocs.store(n, Ordering::SeqCst);
+            // Release: publishes the Ps stored in `allp` above to `max_procs`'s Acquire. It was
+            // SeqCst; nothing orders it against another variable (no Dekker pair uses it).
+            self.gomaxprocs.store(n, Ordering::Release);
             for id in 0..old.max(n) {
                 let p = self.p(id).expect("created above");
                 let st = p.state();
@@ -343,6 +350,8 @@ impl Sched {
                     self.rehome_timers(p);
                 }
             }
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             self.npidle.store(idle.ps.len(), Ordering::SeqCst);
             // New Ps go to Ms waiting for one first.
             while !idle.pwait.is_empty() {
@@ -384,6 +393,8 @@ impl Sched {
 
     pub(crate) fn pidleget_locked(&self, idle: &mut Idle) -> Option<&P> {
         let id = idle.ps.pop()?;
+        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+        // (module docs of sched.rs).
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
         let p = self.p(id).expect("idle P exists");
         p.set_unowned(pstate::HANDOFF);
@@ -426,6 +437,8 @@ impl Sched {
         self.release_p(p, pstate::RETIRED);
         drop(idle);
         if m.spinning.swap(false, Ordering::Relaxed) {
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
         self.wakep();

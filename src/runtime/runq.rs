@@ -50,6 +50,8 @@ impl LocalQueue {
 
     /// Approximate number of queued goroutines.
     pub(crate) fn len(&self) -> u32 {
+        // Acquire: pairs with the head CAS and the owner's Release tail store; the length is a hint
+        // either way.
         let head = self.head.load(Ordering::Acquire);
         let tail = self.tail.load(Ordering::Acquire);
         tail.wrapping_sub(head).min(LOCAL_QUEUE_SIZE)
@@ -67,6 +69,8 @@ impl LocalQueue {
                 Ok(()) => return,
                 Err(g) => g,
             };
+            // Acquire: pairs with the AcqRel head CAS of the consumer that last claimed slots, so
+            // its reads of those slots happened before the owner reuses them.
             let head = self.head.load(Ordering::Acquire);
             let tail = self.tail.load(Ordering::Relaxed);
             match self.push_slow(g, head, tail, global) {
@@ -129,6 +133,8 @@ impl LocalQueue {
     /// Owner only: takes the goroutine at the head.
     pub(crate) fn pop(&self) -> Option<GRef> {
         loop {
+            // Acquire: pairs with the AcqRel head CAS of the consumer that last claimed slots, so
+            // its reads of those slots happened before the owner reuses them.
             let head = self.head.load(Ordering::Acquire);
             let tail = self.tail.load(Ordering::Relaxed);
             if tail == head {
@@ -156,6 +162,8 @@ impl LocalQueue {
     pub(crate) fn steal_into(&self, dst: &LocalQueue) -> Option<GRef> {
         let dst_tail = dst.tail.load(Ordering::Relaxed);
         loop {
+            // Acquire: pairs with the AcqRel head CAS of the consumer that last claimed slots, so
+            // its reads of those slots happened before the owner reuses them.
             let head = self.head.load(Ordering::Acquire);
             // Acquire: pairs with the victim owner's Release store of `tail`, so the slots below
             // it are visible.
@@ -237,6 +245,7 @@ impl GlobalQueue {
     }
 
     pub(crate) fn len(&self) -> usize {
+        // SeqCst: as in `push`: the global queue's half of the waking protocol's pair.
         self.len.load(Ordering::SeqCst)
     }
 
@@ -250,6 +259,7 @@ impl GlobalQueue {
 
     pub(crate) fn push_batch(&self, items: Vec<GRef>) {
         let mut q = lock(&self.queue);
+        // SeqCst: as in `push`: the global queue's half of the waking protocol's pair.
         q.extend(items);
         self.len.store(q.len(), Ordering::SeqCst);
     }
@@ -277,6 +287,7 @@ impl GlobalQueue {
                 break;
             }
         }
+        // SeqCst: as in `push`: the global queue's half of the waking protocol's pair.
         self.len.store(q.len(), Ordering::SeqCst);
         g
     }

@@ -113,7 +113,9 @@ pub(crate) struct Idle {
 // SAFETY: `allp` holds pointers to `P`s that are `Send + Sync` and owned by the Sched; the rest
 // are atomics and locks.
 unsafe impl Send for Sched {}
-// SAFETY: as above.
+// SAFETY: shared references reach `allp`'s Ps only through `p()` (Acquire, pairing with the
+// Release that published them) and use only their atomics, locks and owner-only fields under
+// the P ownership protocol (p.rs); every other field is an atomic, a lock or immutable.
 unsafe impl Sync for Sched {}
 
 impl Sched {
@@ -157,7 +159,10 @@ impl Sched {
     }
 
     pub(crate) fn max_procs(&self) -> usize {
-        self.gomaxprocs.load(Ordering::SeqCst)
+        // Acquire: pairs with the Release store in `set_max_procs`, so every P below the count
+        // read is visible in `allp` (no caller needs more: the count is read again at every
+        // schedule, and a P beyond a shrunk count retires at its owner's next one).
+        self.gomaxprocs.load(Ordering::Acquire)
     }
 
     pub(crate) fn self_arc(&self) -> Arc<Sched> {
@@ -207,6 +212,8 @@ impl Sched {
                 }
                 self.release_p(p, pstate::HANDOFF);
                 if m.spinning.swap(false, Ordering::Relaxed) {
+                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
+                    // the queues (module docs of sched.rs).
                     self.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
                 self.handoffp(p);
@@ -268,11 +275,15 @@ impl Sched {
             }
             // Steal, as a spinning M, unless half the busy Ps already have a spinner.
             let procs = self.max_procs();
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             let busy = procs.saturating_sub(self.npidle.load(Ordering::SeqCst));
             let spinning = m.spinning.load(Ordering::Relaxed);
             if spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
                 if !spinning {
                     m.spinning.store(true, Ordering::Relaxed);
+                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
+                    // the queues (module docs of sched.rs).
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                 }
                 if let Some(g) = self.steal_work(m, p) {
@@ -292,12 +303,16 @@ impl Sched {
                 self.netpoll.wake_m(&w);
             }
             if m.spinning.swap(false, Ordering::Relaxed) {
+                // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the
+                // queues (module docs of sched.rs).
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
             if self.any_runnable() {
                 if let Some(p2) = self.pidleget() {
                     self.acquire_p(m, p2);
                     m.spinning.store(true, Ordering::Relaxed);
+                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
+                    // the queues (module docs of sched.rs).
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                     continue;
                 }
@@ -330,6 +345,8 @@ impl Sched {
     /// resetspinning).
     pub(crate) fn found(&self, m: &M, g: GRef) -> GRef {
         if m.spinning.swap(false, Ordering::Relaxed) {
+            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+            // (module docs of sched.rs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             self.wakep();
         }
@@ -432,10 +449,12 @@ impl Sched {
             // SAFETY: this M took `g` from a run queue (or was handed it), so it owns the G and
             // its coroutine (g.rs module docs).
             if let Some((stack, f)) = unsafe { g.take_pending() } {
-                // SAFETY: as above.
+                // SAFETY: this M owns `g` (taken from a run queue), and no coroutine is installed:
+                // `take_pending` just took the pending stack and closure that stood in for one.
                 unsafe { g.install(super::spawn::make_coroutine(&g, stack, f)) };
             }
-            // SAFETY: as above.
+            // SAFETY: this M owns `g` and with it the coroutine (g.rs module docs); nothing else
+            // touches the coroutine until the goroutine switches out and is queued again.
             let co = unsafe { g.coroutine() }
                 .as_mut()
                 .unwrap_or_else(|| fatal("running a goroutine without a stack"));
@@ -526,7 +545,11 @@ impl Sched {
 
     /// Stops every M: idle ones now, running ones at their next schedule.
     pub(crate) fn shutdown(&self) {
-        self.shutdown.store(true, Ordering::SeqCst);
+        // Relaxed: the flag publishes no data, and its readers (Relaxed) poll it in their loops;
+        // every sleeper is woken below through its own lock, futex word or eventfd, whose
+        // Release/Acquire (or system call) orders this store before its re-check. It was
+        // stored SeqCst for no reader that needed it.
+        self.shutdown.store(true, Ordering::Relaxed);
         self.sysmon.wake_always();
         self.netpoll.shutdown(); // net: breaks a blocking epoll_wait
         let ms: Vec<Arc<M>> = lock(&self.allm).clone();

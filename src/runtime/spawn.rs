@@ -78,7 +78,8 @@ impl Sched {
             // An untouched stack faults on first use: leave that to the M that first runs the
             // goroutine, so that a goroutine spawning many others does not take every fault
             // itself (the million example spreads its faults over all Ms this way).
-            // SAFETY: as above.
+            // SAFETY: `g` is new and not yet shared (no queue or registry holds it), so we are
+            // its only owner.
             unsafe { g.install_pending(stack, Box::new(f)) };
         }
         match &p {

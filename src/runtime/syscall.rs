@@ -85,7 +85,8 @@ pub(crate) fn enter_syscall(g: &G) {
             )
             .is_ok();
     if entered {
-        // SAFETY: as above.
+        // SAFETY: `p` is non-null (checked above) and a P of this Sched, which outlives the
+        // goroutine that runs on it; the compare-and-swap just confirmed we own it.
         unsafe { &*p }.syscall_seq.fetch_add(1, Ordering::Relaxed);
         g.set_status(GStatus::Syscall);
         g.syscall.set(state::ENTERED);
@@ -198,7 +199,10 @@ pub(crate) fn lock_os_thread() {
             // It lives on this M while locked (m.rs); only its goroutine calls this.
             g.home.store(m as *mut M, Ordering::Relaxed);
         }
-        g.locked_m.store(m as *mut M, Ordering::Release);
+        // Relaxed: `locked_m` is read by this goroutine on its own thread and otherwise only by
+        // dumps (`debug/`), which print the M's id and dereference nothing through it. It was
+        // Release, pairing with nothing.
+        g.locked_m.store(m as *mut M, Ordering::Relaxed);
         // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
         unsafe {
             (*m).locked_g
@@ -219,7 +223,8 @@ pub(crate) fn unlock_os_thread() {
         if g.migratable {
             g.home.store(std::ptr::null_mut(), Ordering::Relaxed);
         }
-        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Release);
+        // Relaxed: as in `lock_os_thread`.
+        let m = g.locked_m.swap(std::ptr::null_mut(), Ordering::Relaxed);
         if !m.is_null() {
             // SAFETY: as in `lock_os_thread`: a locked goroutine runs only on its M.
             unsafe { (*m).locked_g.store(std::ptr::null_mut(), Ordering::Relaxed) };

@@ -140,6 +140,8 @@ fn retake(sched: &Sched, seen: &mut Vec<Seen>) -> (bool, Option<Instant>) {
     let mut watch: Option<Instant> = None;
     for (id, s) in seen.iter_mut().enumerate().take(n) {
         let Some(p) = sched.p_by_id(id) else { continue };
+        // Acquire: pairs with the Release (or AcqRel) update of the P's state word by whoever last
+        // changed its owner, so the owner M it names is one whose hand-over we see.
         let word = p.state.load(Ordering::Acquire);
         let st = word & pstate::MASK;
         match st {
@@ -257,6 +259,8 @@ impl Sched {
 
     /// Whether every P is idle (nothing runs, nothing to monitor).
     pub(crate) fn all_idle(&self) -> bool {
+        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
+        // (module docs of sched.rs).
         self.npidle.load(Ordering::SeqCst) >= self.max_procs()
     }
 

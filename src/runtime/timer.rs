@@ -47,6 +47,7 @@ use std::time::Instant;
 use super::park::Unparker;
 use super::sched::Sched;
 use super::sched::MAX_PROCS;
+use super::{with_current_sched, RuntimeRef, WeakRuntimeRef};
 use crate::util::fastrand;
 use crate::util::lock;
 
@@ -74,12 +75,12 @@ pub(crate) trait FireGen: Send + Sync {
 
     /// If dropping this action may run user code (it owns user values), the runtime on whose
     /// goroutine it must be dropped; `None` (the default) if it holds only the runtime's values.
-    fn drop_on(&self) -> Option<Arc<Sched>> {
+    fn drop_on(&self) -> Option<RuntimeRef> {
         None
     }
 }
 
-pub(crate) struct RawTimer {
+pub(super) struct RawTimer {
     /// `generation << 1 | armed`.
     state: AtomicU64,
     /// The P whose heap holds the live entry, for counting stale entries.
@@ -112,11 +113,21 @@ impl RawTimer {
 
     /// Whether the timer is armed and has not fired.
     pub(crate) fn is_pending(&self) -> bool {
+        // Acquire: pairs with the AcqRel updates below; only `Debug` reads this.
         self.state.load(Ordering::Acquire) & ARMED != 0
     }
 
     /// Disarms the timer. True if this call stopped it before it fired.
+    ///
+    /// Orderings of the state word: arming (Release half of AcqRel) pairs with `claim`'s
+    /// Acquire, so the M that fires an arming sees what the arming thread wrote before it; a
+    /// stop or reset (Acquire half) that loses to a claim sees the claim's writes. The runtime's
+    /// own actions need no more than the word itself (user-level timers keep their state under
+    /// their own mutex), so these could be Relaxed; they stay AcqRel because on x86 and arm64
+    /// a compare-and-swap costs the same either way, and a future action that publishes
+    /// through the word would otherwise be a silent race.
     pub(crate) fn stop(self: &Arc<Self>, sched: &super::sched::Sched) -> bool {
+        // Acquire: see above.
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & ARMED == 0 {
@@ -144,6 +155,7 @@ impl RawTimer {
     /// Like `reset`, also returning the generation of the new arming, which a `Shared` action
     /// is given when this arming fires.
     pub(crate) fn arm(self: &Arc<Self>, sched: &super::sched::Sched, when: Instant) -> (bool, u64) {
+        // Acquire, and AcqRel for the exchange: see `stop`.
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             let new = ((s | ARMED) + 1) | ARMED; // next generation, armed
@@ -170,13 +182,14 @@ impl RawTimer {
 
     /// Tries to fire the entry of generation `gen`: true if it won and the action must run.
     fn claim(&self, gen: u64) -> bool {
+        // AcqRel: the Acquire half pairs with the arming's Release (see `stop`).
         self.state
             .compare_exchange(gen, gen & !ARMED, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
 
     /// See [`FireGen::drop_on`].
-    fn drop_on(&self) -> Option<Arc<Sched>> {
+    fn drop_on(&self) -> Option<RuntimeRef> {
         match &self.action {
             TimerAction::Shared(f) => f.drop_on(),
             // The runtime's own closures (`after`'s send, a context's deadline).
@@ -191,6 +204,89 @@ impl RawTimer {
             TimerAction::Shared(f) => f.fire(gen),
         }
     }
+}
+
+// ---- the facade: all that time/, context and the bridge see of runtime timers ----
+
+/// A runtime timer bound to the runtime it was made on, so that its users arm, stop and reset
+/// it without naming the scheduler. Dropping it does not stop the timer: an armed timer's heap
+/// entry holds the timer (and its action) until it fires or goes stale.
+pub(crate) struct Timer {
+    raw: Arc<RawTimer>,
+    rt: RuntimeRef,
+}
+
+/// What a timer's own action holds to re-arm the timer: it keeps neither the timer nor its
+/// runtime alive (a cycle through the heap would).
+#[derive(Clone)]
+pub(crate) struct WeakTimer {
+    raw: std::sync::Weak<RawTimer>,
+    rt: WeakRuntimeRef,
+}
+
+impl Timer {
+    /// A disarmed timer on the calling goroutine's runtime (or the default one).
+    pub(crate) fn new(action: TimerAction) -> Timer {
+        Timer {
+            raw: RawTimer::new(action),
+            rt: RuntimeRef::current(),
+        }
+    }
+
+    /// Like `new`, for an action that re-arms its own timer (given a [`WeakTimer`] to it).
+    pub(crate) fn new_cyclic(f: impl FnOnce(WeakTimer) -> TimerAction) -> Timer {
+        let rt = RuntimeRef::current();
+        let weak_rt = rt.downgrade();
+        let raw = RawTimer::new_cyclic(|me| {
+            f(WeakTimer {
+                raw: me.clone(),
+                rt: weak_rt,
+            })
+        });
+        Timer { raw, rt }
+    }
+
+    /// Disarms the timer; true if this call stopped it before it fired.
+    pub(crate) fn stop(&self) -> bool {
+        self.raw.stop(self.rt.sched())
+    }
+
+    /// Arms the timer for `when`, replacing any pending deadline; true if it was pending.
+    pub(crate) fn reset(&self, when: Instant) -> bool {
+        self.raw.reset(self.rt.sched(), when)
+    }
+
+    /// Like `reset`, returning the generation of the new arming, which a
+    /// [`TimerAction::Shared`] action is given when this arming fires.
+    pub(crate) fn arm(&self, when: Instant) -> u64 {
+        self.raw.arm(self.rt.sched(), when).1
+    }
+
+    /// Whether the timer is armed and has not fired.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.raw.is_pending()
+    }
+}
+
+impl WeakTimer {
+    /// Arms the timer for `when` (see [`Timer::arm`]); `None`, arming nothing, if the timer or
+    /// its runtime is gone.
+    pub(crate) fn arm(&self, when: Instant) -> Option<u64> {
+        let (raw, rt) = (self.raw.upgrade()?, self.rt.upgrade()?);
+        Some(raw.arm(rt.sched(), when).1)
+    }
+
+    /// The timer's runtime, if it is still alive.
+    pub(crate) fn runtime(&self) -> Option<RuntimeRef> {
+        self.rt.upgrade()
+    }
+}
+
+/// Arms, for `when`, a timer that nobody stops or resets (`after`), on the calling goroutine's
+/// runtime, without taking a counted reference to the runtime.
+pub(crate) fn start_detached(action: TimerAction, when: Instant) {
+    let raw = RawTimer::new(action);
+    with_current_sched(|s| raw.reset(s, when));
 }
 
 pub(crate) struct Entry {
@@ -239,6 +335,8 @@ impl TimerHeap {
 
     /// Earliest deadline, or `u64::MAX`.
     pub(crate) fn next_when(&self) -> u64 {
+        // SeqCst: the heap's half of the timed-sleeper pair (`add_timer` stores here, then loads
+        // `timer_sleep`; the sleeper stores `timer_sleep`, then loads this).
         self.next.load(Ordering::SeqCst)
     }
 
@@ -315,6 +413,7 @@ impl TimerHeap {
                 }
                 due.push(pop(&mut h));
             }
+            // SeqCst: as in `push`.
             self.next
                 .store(h.first().map_or(u64::MAX, |e| e.when), Ordering::SeqCst);
         }
@@ -340,6 +439,8 @@ impl TimerHeap {
     /// Removes every entry (when a P retires), to be re-homed.
     pub(crate) fn take_all(&self) -> Vec<Entry> {
         let mut h = lock(&self.heap);
+        // SeqCst: the heap's half of the timed-sleeper pair (`add_timer` stores here, then loads
+        // `timer_sleep`; the sleeper stores `timer_sleep`, then loads this).
         self.next.store(u64::MAX, Ordering::SeqCst);
         self.stale.store(0, Ordering::Relaxed);
         std::mem::take(&mut *h)
@@ -353,7 +454,7 @@ struct Graveyard {
     /// Timers whose last reference we took and whose actions own user values.
     timers: Vec<RawTimer>,
     /// Their runtime, to spawn the goroutine that drops them.
-    sched: Option<Arc<Sched>>,
+    sched: Option<RuntimeRef>,
 }
 
 impl Graveyard {
@@ -383,7 +484,7 @@ impl Graveyard {
         let site = std::panic::Location::caller();
         // On error (no stack can be mapped, or the runtime shut down) the closure and the
         // values in it are leaked rather than dropped here.
-        let _ = super::spawn(&sched, move || drop(timers), site, false);
+        let _ = sched.go_detached(move || drop(timers), site);
     }
 }
 

@@ -232,8 +232,7 @@ impl<E: Send + 'static> ErrGroup<E> {
             }
             // `exit` drops here: the slot is freed and the goroutine counted out last.
         };
-        let r =
-            crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
+        let r = crate::runtime::go_detached(body, site);
         if let Err(e) = r {
             // The body was dropped unrun, and with it `exit`: the count is back where it was.
             panic!("{e}");

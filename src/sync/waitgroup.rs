@@ -239,8 +239,7 @@ impl WaitGroup {
             let _done = done;
             f();
         };
-        let r =
-            crate::runtime::with_current_sched(|s| crate::runtime::spawn_detached(s, body, site));
+        let r = crate::runtime::go_detached(body, site);
         if let Err(e) = r {
             // The body was dropped unrun, and `done` with it: the counter is back.
             panic!("{e}");

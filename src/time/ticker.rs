@@ -1,13 +1,11 @@
 //! `Ticker` and `tick`: periodic timers that drop ticks for slow receivers.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::chan::{Chan, RecvChan};
-use crate::runtime::sched::Sched;
-use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
-use crate::runtime::with_current_sched;
+use crate::runtime::timer::{self as rt, FireGen, TimerAction, WeakTimer};
 use crate::util::lock;
 
 /// Delivers the current [`Instant`] on a channel every period (Go's `time.Ticker`).
@@ -30,8 +28,7 @@ use crate::util::lock;
 /// t.stop();
 /// ```
 pub struct Ticker {
-    raw: Arc<RawTimer>,
-    sched: Arc<Sched>,
+    raw: rt::Timer,
     shared: Arc<Shared>,
 }
 
@@ -39,10 +36,9 @@ pub struct Ticker {
 struct Shared {
     chan: Chan<Instant>,
     state: Mutex<State>,
-    /// Weak: a ticker's entry in a heap must not keep its runtime alive.
-    sched: Weak<Sched>,
-    /// The runtime timer whose action this is, to re-arm it.
-    me: Weak<RawTimer>,
+    /// The runtime timer whose action this is, to re-arm it; weak, so that a ticker's entry in
+    /// a heap keeps neither the ticker nor its runtime alive.
+    me: WeakTimer,
 }
 
 struct State {
@@ -76,9 +72,8 @@ impl Ticker {
         if period.is_zero() {
             panic!("non-positive interval for NewTicker");
         }
-        let sched = with_current_sched(|s| s.clone());
         let mut shared = None;
-        let raw = RawTimer::new_cyclic(|me| {
+        let raw = rt::Timer::new_cyclic(|me| {
             let s = Arc::new(Shared {
                 chan: Chan::new(1),
                 state: Mutex::new(State {
@@ -87,14 +82,13 @@ impl Ticker {
                     armed_at: Instant::now(),
                     period,
                 }),
-                sched: Arc::downgrade(&sched),
-                me: me.clone(),
+                me,
             });
             shared = Some(s.clone());
             TimerAction::Shared(s)
         });
         let shared = shared.expect("new_cyclic ran the closure");
-        let t = Ticker { raw, sched, shared };
+        let t = Ticker { raw, shared };
         {
             let mut st = lock(&t.shared.state);
             t.arm(&mut st, period);
@@ -132,7 +126,7 @@ impl Ticker {
     pub fn stop(&self) {
         let mut st = lock(&self.shared.state);
         st.live = None;
-        self.raw.stop(&self.sched);
+        self.raw.stop();
         let _ = self.shared.chan.try_recv();
     }
 
@@ -175,11 +169,11 @@ impl Ticker {
             Some(t) => {
                 st.when = t;
                 st.armed_at = t;
-                st.live = Some(self.raw.arm(&self.sched, t).1);
+                st.live = Some(self.raw.arm(t));
             }
             None => {
                 st.live = None;
-                self.raw.stop(&self.sched);
+                self.raw.stop();
             }
         }
     }
@@ -202,12 +196,12 @@ fn fire(shared: &Shared, gen: u64) {
     let now = Instant::now();
     if now < st.when {
         // Reset to a later deadline: re-arm for it.
-        match (me.upgrade(), shared.sched.upgrade()) {
-            (Some(raw), Some(sched)) => {
+        match me.arm(st.when) {
+            Some(gen) => {
                 st.armed_at = st.when;
-                st.live = Some(raw.arm(&sched, st.when).1);
+                st.live = Some(gen);
             }
-            _ => st.live = None,
+            None => st.live = None,
         }
         return;
     }
@@ -220,12 +214,15 @@ fn fire(shared: &Shared, gen: u64) {
     let next = u64::try_from(skip)
         .ok()
         .and_then(|ns| st.when.checked_add(Duration::from_nanos(ns)));
-    let (Some(next), Some(raw), Some(sched)) = (next, me.upgrade(), shared.sched.upgrade()) else {
+    let Some(next) = next else {
+        return;
+    };
+    let Some(gen) = me.arm(next) else {
         return;
     };
     st.when = next;
     st.armed_at = next;
-    st.live = Some(raw.arm(&sched, next).1);
+    st.live = Some(gen);
 }
 
 impl Drop for Ticker {

@@ -1,14 +1,13 @@
 //! `Timer`, `after` and `after_func`: one-shot timers on the runtime's timer heaps.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{when, When};
 use crate::chan::{Chan, RecvChan, WeakChan};
-use crate::runtime::sched::Sched;
-use crate::runtime::timer::{FireGen, RawTimer, TimerAction};
-use crate::runtime::with_current_sched;
+use crate::runtime::timer::{self as rt, FireGen, TimerAction, WeakTimer};
+use crate::runtime::RuntimeRef;
 use crate::util::lock;
 
 /// The live-arming word of a timer that never fires (no runtime generation is all ones).
@@ -34,8 +33,7 @@ const NEVER: u64 = u64::MAX;
 /// # let _ = fired_at;
 /// ```
 pub struct Timer {
-    raw: Arc<RawTimer>,
-    sched: Arc<Sched>,
+    raw: rt::Timer,
     shared: Arc<Shared>,
 }
 
@@ -54,10 +52,9 @@ enum Fire {
 struct Shared {
     fire: Fire,
     slot: Mutex<Slot>,
-    /// Weak: a timer left in a heap must not keep its runtime alive.
-    sched: Weak<Sched>,
-    /// The runtime timer whose action this is, to re-arm it.
-    me: Weak<RawTimer>,
+    /// The runtime timer whose action this is, to re-arm it; weak, so that a timer left in a
+    /// heap keeps neither itself nor its runtime alive.
+    me: WeakTimer,
 }
 
 /// Held across the action's decision and send, and across `stop`/`reset`, so that they are
@@ -91,10 +88,9 @@ impl Timer {
     }
 
     fn with_fire(fire: Fire, d: Duration) -> Timer {
-        let sched = with_current_sched(|s| s.clone());
         let now = Instant::now();
         let mut shared = None;
-        let raw = RawTimer::new_cyclic(|me| {
+        let raw = rt::Timer::new_cyclic(|me| {
             let s = Arc::new(Shared {
                 fire,
                 slot: Mutex::new(Slot {
@@ -102,14 +98,13 @@ impl Timer {
                     armed_at: now,
                     deadline: now,
                 }),
-                sched: Arc::downgrade(&sched),
-                me: me.clone(),
+                me,
             });
             shared = Some(s.clone());
             TimerAction::Shared(s)
         });
         let shared = shared.expect("new_cyclic ran the closure");
-        let t = Timer { raw, sched, shared };
+        let t = Timer { raw, shared };
         {
             let mut slot = lock(&t.shared.slot);
             t.arm(&mut slot, d);
@@ -151,7 +146,7 @@ impl Timer {
     pub fn stop(&self) -> bool {
         let mut slot = lock(&self.shared.slot);
         let was = slot.live.take().is_some();
-        self.raw.stop(&self.sched);
+        self.raw.stop();
         self.drain() || was
     }
 
@@ -181,7 +176,7 @@ impl Timer {
             }
         }
         slot.live = None;
-        self.raw.stop(&self.sched);
+        self.raw.stop();
         self.arm(&mut slot, d);
         was || drained
     }
@@ -202,7 +197,7 @@ impl Timer {
             When::At(t) => {
                 slot.armed_at = t;
                 slot.deadline = t;
-                slot.live = Some(self.raw.arm(&self.sched, t).1);
+                slot.live = Some(self.raw.arm(t));
             }
         }
     }
@@ -217,9 +212,9 @@ impl FireGen for Shared {
         }
         if Instant::now() < slot.deadline {
             // Reset to a later deadline: re-arm for it.
-            if let (Some(raw), Some(sched)) = (self.me.upgrade(), self.sched.upgrade()) {
+            if let Some(gen) = self.me.arm(slot.deadline) {
                 slot.armed_at = slot.deadline;
-                slot.live = Some(raw.arm(&sched, slot.deadline).1);
+                slot.live = Some(gen);
             }
             return;
         }
@@ -228,9 +223,9 @@ impl FireGen for Shared {
     }
 
     /// A function timer owns the user's closure: its `Drop` is user code, run on a goroutine.
-    fn drop_on(&self) -> Option<Arc<Sched>> {
+    fn drop_on(&self) -> Option<RuntimeRef> {
         match self.fire {
-            Fire::Func(..) => self.sched.upgrade(),
+            Fire::Func(..) => self.me.runtime(),
             Fire::Chan(_) => None,
         }
     }
@@ -244,11 +239,11 @@ fn fire_now(shared: &Shared) {
             let _ = c.try_send(Instant::now());
         }
         Fire::Func(f, site) => {
-            let Some(sched) = shared.sched.upgrade() else {
+            let Some(rt) = shared.me.runtime() else {
                 return;
             };
             let f = f.clone();
-            if crate::runtime::spawn(&sched, move || f(), site, false).is_err() {
+            if rt.go(move || f(), site).is_err() {
                 crate::util::fatal("after_func: cannot map a stack for the goroutine");
             }
         }
@@ -298,8 +293,7 @@ pub fn after(d: Duration) -> RecvChan<Instant> {
         When::Never => {}
         When::At(t) => {
             // Nobody can stop or reset this timer: its only state is the weak channel.
-            let raw = RawTimer::new(TimerAction::Shared(Arc::new(After(c.downgrade()))));
-            with_current_sched(|s| raw.reset(s, t));
+            rt::start_detached(TimerAction::Shared(Arc::new(After(c.downgrade()))), t);
         }
     }
     c.receiver()

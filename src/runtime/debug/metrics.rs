@@ -148,6 +148,8 @@ impl Sched {
 
     /// Runnable goroutines queued on `p`, and those living on its owner M (m.rs).
     pub(crate) fn local_queue_len(&self, p: &P) -> usize {
+        // Acquire: pairs with the Release (or AcqRel) update of the P's state word by whoever last
+        // changed its owner, so the owner M it names is one whose hand-over we see.
         let word = p.state.load(Ordering::Acquire);
         let owner = (word & !pstate::MASK) as *const M;
         // SAFETY: a non-null owner in a P's state word is an M of this Sched, and Ms live as
@@ -179,6 +181,7 @@ impl Sched {
 
     /// Idle Ps.
     pub(crate) fn idle_procs(&self) -> usize {
+        // SeqCst: the same load the waking protocol makes; a snapshot here.
         self.npidle.load(Ordering::SeqCst)
     }
 

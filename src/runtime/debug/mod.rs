@@ -262,6 +262,8 @@ fn install_sigquit() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     let read_fd = fds[0];
+    // SeqCst: read by the signal handler, which may run on any thread; the store happens before the
+    // handler that reads it is installed.
     SIGQUIT_PIPE.store(fds[1], Ordering::SeqCst);
     std::thread::Builder::new()
         .name("goroutines-sigquit".into())
