@@ -292,8 +292,7 @@ impl Sched {
         if self.npidle.load(Ordering::SeqCst) == 0 || self.nmspinning.load(Ordering::SeqCst) != 0 {
             return;
         }
-        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-        // (module docs of sched.rs).
+        // SeqCst: the waking protocol's counters (sched.rs module docs).
         if self
             .nmspinning
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
@@ -304,8 +303,7 @@ impl Sched {
         match self.pidleget() {
             Some(p) => self.startm(p, true),
             None => {
-                // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the
-                // queues (module docs of sched.rs).
+                // SeqCst: the waking protocol's counters (sched.rs module docs).
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
         }
@@ -317,8 +315,7 @@ impl Sched {
         let Some(w) = idle.pwait.pop_front() else {
             p.set_unowned(pstate::IDLE);
             idle.ps.push(p.id);
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             self.npidle.store(idle.ps.len(), Ordering::SeqCst);
             return None;
         };
@@ -368,8 +365,7 @@ impl Sched {
             self.give_p_to_waiter(&mut idle, p)
         };
         if m.spinning.swap(false, Ordering::Relaxed) {
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
         if let Some(w) = w {
@@ -391,8 +387,7 @@ impl Sched {
                 let w = self.give_p_to_waiter(&mut idle, p);
                 drop(idle);
                 if spinning {
-                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
-                    // the queues (module docs of sched.rs).
+                    // SeqCst: the waking protocol's counters (sched.rs module docs).
                     self.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
                 if let Some(w) = w {
@@ -560,8 +555,7 @@ impl Sched {
             self.startm(p, false);
             return;
         }
-        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-        // (module docs of sched.rs).
+        // SeqCst: the waking protocol's counters (sched.rs module docs).
         if self.nmspinning.load(Ordering::SeqCst) == 0
             && self.npidle.load(Ordering::SeqCst) == 0
             && self

@@ -335,8 +335,8 @@ impl Sched {
                     self.allp[id].store(p, Ordering::Release);
                 }
             }
-            // Release: publishes the Ps stored in `allp` above to `max_procs`'s Acquire. It was
-            // SeqCst; nothing orders it against another variable (no Dekker pair uses it).
+            // Release: publishes the Ps stored in `allp` above to `max_procs`'s Acquire; no
+            // Dekker pair involves the count, so nothing needs SeqCst here.
             self.gomaxprocs.store(n, Ordering::Release);
             for id in 0..old.max(n) {
                 let p = self.p(id).expect("created above");
@@ -350,8 +350,7 @@ impl Sched {
                     self.rehome_timers(p);
                 }
             }
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             self.npidle.store(idle.ps.len(), Ordering::SeqCst);
             // New Ps go to Ms waiting for one first.
             while !idle.pwait.is_empty() {
@@ -393,8 +392,7 @@ impl Sched {
 
     pub(crate) fn pidleget_locked(&self, idle: &mut Idle) -> Option<&P> {
         let id = idle.ps.pop()?;
-        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-        // (module docs of sched.rs).
+        // SeqCst: the waking protocol's counters (sched.rs module docs).
         self.npidle.store(idle.ps.len(), Ordering::SeqCst);
         let p = self.p(id).expect("idle P exists");
         p.set_unowned(pstate::HANDOFF);
@@ -437,8 +435,7 @@ impl Sched {
         self.release_p(p, pstate::RETIRED);
         drop(idle);
         if m.spinning.swap(false, Ordering::Relaxed) {
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
         }
         self.wakep();

@@ -212,8 +212,7 @@ impl Sched {
                 }
                 self.release_p(p, pstate::HANDOFF);
                 if m.spinning.swap(false, Ordering::Relaxed) {
-                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
-                    // the queues (module docs of sched.rs).
+                    // SeqCst: the waking protocol's counters (sched.rs module docs).
                     self.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
                 self.handoffp(p);
@@ -275,15 +274,13 @@ impl Sched {
             }
             // Steal, as a spinning M, unless half the busy Ps already have a spinner.
             let procs = self.max_procs();
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             let busy = procs.saturating_sub(self.npidle.load(Ordering::SeqCst));
             let spinning = m.spinning.load(Ordering::Relaxed);
             if spinning || 2 * self.nmspinning.load(Ordering::SeqCst) < busy {
                 if !spinning {
                     m.spinning.store(true, Ordering::Relaxed);
-                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
-                    // the queues (module docs of sched.rs).
+                    // SeqCst: the waking protocol's counters (sched.rs module docs).
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                 }
                 if let Some(g) = self.steal_work(m, p) {
@@ -303,16 +300,14 @@ impl Sched {
                 self.netpoll.wake_m(&w);
             }
             if m.spinning.swap(false, Ordering::Relaxed) {
-                // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the
-                // queues (module docs of sched.rs).
+                // SeqCst: the waking protocol's counters (sched.rs module docs).
                 self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
             if self.any_runnable() {
                 if let Some(p2) = self.pidleget() {
                     self.acquire_p(m, p2);
                     m.spinning.store(true, Ordering::Relaxed);
-                    // SeqCst: a counter of the waking protocol, one half of its Dekker pair with
-                    // the queues (module docs of sched.rs).
+                    // SeqCst: the waking protocol's counters (sched.rs module docs).
                     self.nmspinning.fetch_add(1, Ordering::SeqCst);
                     continue;
                 }
@@ -345,8 +340,7 @@ impl Sched {
     /// resetspinning).
     pub(crate) fn found(&self, m: &M, g: GRef) -> GRef {
         if m.spinning.swap(false, Ordering::Relaxed) {
-            // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-            // (module docs of sched.rs).
+            // SeqCst: the waking protocol's counters (sched.rs module docs).
             self.nmspinning.fetch_sub(1, Ordering::SeqCst);
             self.wakep();
         }
@@ -547,8 +541,7 @@ impl Sched {
     pub(crate) fn shutdown(&self) {
         // Relaxed: the flag publishes no data, and its readers (Relaxed) poll it in their loops;
         // every sleeper is woken below through its own lock, futex word or eventfd, whose
-        // Release/Acquire (or system call) orders this store before its re-check. It was
-        // stored SeqCst for no reader that needed it.
+        // Release/Acquire (or system call) orders this store before its re-check.
         self.shutdown.store(true, Ordering::Relaxed);
         self.sysmon.wake_always();
         self.netpoll.shutdown(); // net: breaks a blocking epoll_wait

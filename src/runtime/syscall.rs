@@ -200,8 +200,7 @@ pub(crate) fn lock_os_thread() {
             g.home.store(m as *mut M, Ordering::Relaxed);
         }
         // Relaxed: `locked_m` is read by this goroutine on its own thread and otherwise only by
-        // dumps (`debug/`), which print the M's id and dereference nothing through it. It was
-        // Release, pairing with nothing.
+        // dumps (`debug/`), which print the M's id and dereference nothing through it.
         g.locked_m.store(m as *mut M, Ordering::Relaxed);
         // SAFETY: the calling goroutine runs on this M, which lives as long as its Sched.
         unsafe {

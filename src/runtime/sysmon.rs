@@ -259,8 +259,7 @@ impl Sched {
 
     /// Whether every P is idle (nothing runs, nothing to monitor).
     pub(crate) fn all_idle(&self) -> bool {
-        // SeqCst: a counter of the waking protocol, one half of its Dekker pair with the queues
-        // (module docs of sched.rs).
+        // SeqCst: the waking protocol's counters (sched.rs module docs).
         self.npidle.load(Ordering::SeqCst) >= self.max_procs()
     }
 

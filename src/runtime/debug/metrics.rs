@@ -114,7 +114,7 @@ pub(crate) fn metrics_of(s: &Sched) -> Metrics {
     m.threads = s.thread_count();
     (m.idle_threads, m.spinning_threads) = s.idle_and_spinning_ms();
     // Every P ever created, retired ones too (Ps are created in id order and never freed).
-    for p in (0..crate::runtime::sched::MAX_PROCS).map_while(|i| s.p_by_id(i)) {
+    for p in (0..MAX_PROCS).map_while(|i| s.p_by_id(i)) {
         m.steals += p.steals.load(Ordering::Relaxed);
         m.parks += p.parks.load(Ordering::Relaxed);
     }
