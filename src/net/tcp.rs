@@ -1,11 +1,11 @@
 //! TCP: [`TcpListener`] and [`TcpStream`], shaped like std's.
 
-use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::fd::PollIo;
+use super::socket::{self, Socket};
 use super::sys::{self, RawAddr};
 use crate::runtime::netpoll::Dir;
 
@@ -57,9 +57,7 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
 /// });
 /// ```
 pub struct TcpListener {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::net::TcpListener,
+    sock: Socket<std::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -86,8 +84,7 @@ impl TcpListener {
 
     fn from_owned(fd: OwnedFd) -> TcpListener {
         TcpListener {
-            io: PollIo::new(fd.as_raw_fd()),
-            inner: std::net::TcpListener::from(fd),
+            sock: Socket::new(std::net::TcpListener::from(fd)),
         }
     }
 
@@ -106,8 +103,8 @@ impl TcpListener {
     /// The error of `accept4(2)` (`EMFILE` when out of file descriptors, ...); connections the
     /// peer aborted before they were accepted are skipped, as Go does.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let fd = self.inner.as_raw_fd();
-        let (s, addr) = self.io.io(Dir::Read, || loop {
+        let fd = self.sock.inner.as_raw_fd();
+        let (s, addr) = self.sock.io.io(Dir::Read, || loop {
             match sys::accept(fd) {
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
                 r => return r,
@@ -142,7 +139,7 @@ impl TcpListener {
     /// # Errors
     /// The error of `getsockname(2)`.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.sock.inner.local_addr()
     }
 
     /// A second listener on the same socket (a `dup` of the fd).
@@ -156,10 +153,8 @@ impl TcpListener {
     /// # Errors
     /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
     pub fn try_clone(&self) -> io::Result<TcpListener> {
-        let inner = self.inner.try_clone()?;
         Ok(TcpListener {
-            io: PollIo::new(inner.as_raw_fd()),
-            inner,
+            sock: self.sock.try_clone()?,
         })
     }
 
@@ -171,10 +166,7 @@ impl TcpListener {
     /// assert!(std_l.local_addr().is_ok());
     /// ```
     pub fn into_std(self) -> std::net::TcpListener {
-        let TcpListener { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
@@ -191,33 +183,13 @@ impl From<std::net::TcpListener> for TcpListener {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(l: std::net::TcpListener) -> TcpListener {
-        l.set_nonblocking(true)
-            .expect("goroutines::net: cannot make the socket non-blocking");
         TcpListener {
-            io: PollIo::new(l.as_raw_fd()),
-            inner: l,
+            sock: Socket::from_std_or_panic(l),
         }
     }
 }
 
-impl From<TcpListener> for std::net::TcpListener {
-    /// [`TcpListener::into_std`].
-    fn from(l: TcpListener) -> std::net::TcpListener {
-        l.into_std()
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(TcpListener, std::net::TcpListener);
 
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -271,13 +243,11 @@ impl Iterator for Incoming<'_> {
 /// });
 /// ```
 pub struct TcpStream {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::net::TcpStream,
+    sock: Socket<std::net::TcpStream>,
 }
 
 impl TcpStream {
-    super::fd::deadline_methods!(" # use std::io::{Read, Write};
+    socket::socket_methods!(shutdown, " # use std::io::{Read, Write};
  # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
  # impl Ops for goroutines::net::TcpStream { fn read_one(&self) -> std::io::Result<usize> { let mut s = self; s.read(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { let mut s = self; s.write(b\"x\") } }
  let l = std::net::TcpListener::bind(\"127.0.0.1:0\").unwrap();
@@ -286,8 +256,7 @@ impl TcpStream {
 
     fn from_owned(fd: OwnedFd) -> TcpStream {
         TcpStream {
-            io: PollIo::new(fd.as_raw_fd()),
-            inner: std::net::TcpStream::from(fd),
+            sock: Socket::new(std::net::TcpStream::from(fd)),
         }
     }
 
@@ -337,14 +306,14 @@ impl TcpStream {
         let done = sys::start_connect(fd.as_raw_fd(), &RawAddr::from_inet(addr))?;
         let s = TcpStream::from_owned(fd);
         if !done {
-            let raw = s.inner.as_raw_fd();
+            let raw = s.sock.inner.as_raw_fd();
             // Connected once SO_ERROR is clear and the socket has a peer; until then "would
             // block" on writability (Go's netFD.connect does the same checks).
-            s.io.io_until(Dir::Write, deadline, || {
+            s.sock.io.io_until(Dir::Write, deadline, || {
                 if let Some(e) = sys::take_error(raw)? {
                     return Err(e);
                 }
-                match s.inner.peer_addr() {
+                match s.sock.inner.peer_addr() {
                     Ok(_) => Ok(()),
                     Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
                         Err(io::ErrorKind::WouldBlock.into())
@@ -367,7 +336,7 @@ impl TcpStream {
     /// assert_eq!(s.peer_addr().unwrap(), l.local_addr().unwrap());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        self.sock.inner.peer_addr()
     }
 
     /// The local address of this end.
@@ -381,7 +350,7 @@ impl TcpStream {
     /// assert!(s.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.sock.inner.local_addr()
     }
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm). Go sets it on every connection; std and
@@ -397,7 +366,7 @@ impl TcpStream {
     /// assert!(s.nodelay().unwrap());
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.set_nodelay(nodelay)
+        self.sock.inner.set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
@@ -411,108 +380,7 @@ impl TcpStream {
     /// assert!(!s.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
-        self.inner.nodelay()
-    }
-
-    /// Shuts down the read half, the write half or both. A goroutine parked reading this socket
-    /// is woken (and reads end-of-file).
-    ///
-    /// # Errors
-    /// The error of `shutdown(2)` (`NotConnected`, ...).
-    ///
-    /// ```
-    /// use std::io::Read;
-    /// use std::net::Shutdown;
-    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// let (mut s, _) = l.accept().unwrap();
-    /// c.shutdown(Shutdown::Write).unwrap();
-    /// assert_eq!(s.read(&mut [0u8; 8]).unwrap(), 0);
-    /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
-    }
-
-    /// A second handle to the same connection (a `dup` of the fd), for example to give the read
-    /// half to one goroutine and the write half to another. The clone starts with this handle's
-    /// timeouts; after that each handle has its own.
-    ///
-    /// # Errors
-    /// The error of `fcntl(F_DUPFD_CLOEXEC)` (`EMFILE`, ...).
-    ///
-    /// ```
-    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let s = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// let s2 = s.try_clone().unwrap();
-    /// assert_eq!(s.local_addr().unwrap(), s2.local_addr().unwrap());
-    /// ```
-    pub fn try_clone(&self) -> io::Result<TcpStream> {
-        let inner = self.inner.try_clone()?;
-        let io = self.io.clone_for(inner.as_raw_fd());
-        Ok(TcpStream { io, inner })
-    }
-
-    /// Sets the timeout of each read: a read that waits longer fails with
-    /// `io::ErrorKind::TimedOut` (std's spelling; the socket stays usable). `None` waits forever.
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::io::Read;
-    /// use std::time::Duration;
-    /// let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let mut c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// c.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
-    /// let e = c.read(&mut [0u8; 8]).unwrap_err();
-    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    /// ```
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Read, dur)
-    }
-
-    /// Sets the timeout of each write (see [`set_read_timeout`](TcpStream::set_read_timeout)).
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// c.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
-    /// assert_eq!(c.write_timeout().unwrap(), Some(Duration::from_secs(1)));
-    /// ```
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Write, dur)
-    }
-
-    /// The read timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// assert_eq!(c.read_timeout().unwrap(), None);
-    /// ```
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Read))
-    }
-
-    /// The write timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// # let l = goroutines::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    /// let c = goroutines::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-    /// assert_eq!(c.write_timeout().unwrap(), None);
-    /// ```
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Write))
+        self.sock.inner.nodelay()
     }
 
     /// Reads without removing the data from the queue.
@@ -530,7 +398,7 @@ impl TcpStream {
     /// assert_eq!(s.peek(&mut b).unwrap(), 1);
     /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || self.inner.peek(buf))
+        self.sock.io.io(Dir::Read, || self.sock.inner.peek(buf))
     }
 
     /// Converts into std's stream, switched back to blocking mode. Timeouts set here are not
@@ -543,61 +411,11 @@ impl TcpStream {
     /// assert!(s.peer_addr().is_ok());
     /// ```
     pub fn into_std(self) -> std::net::TcpStream {
-        let TcpStream { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || (&self.inner).read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || (&self.inner).read_vectored(bufs))
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Dir::Write, || (&self.inner).write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .io(Dir::Write, || (&self.inner).write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+socket::stream_io!(TcpStream);
 
 impl From<std::net::TcpStream> for TcpStream {
     /// Takes over a std stream, switching it to non-blocking mode. Timeouts set on the std
@@ -614,33 +432,13 @@ impl From<std::net::TcpStream> for TcpStream {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(s: std::net::TcpStream) -> TcpStream {
-        s.set_nonblocking(true)
-            .expect("goroutines::net: cannot make the socket non-blocking");
         TcpStream {
-            io: PollIo::new(s.as_raw_fd()),
-            inner: s,
+            sock: Socket::from_std_or_panic(s),
         }
     }
 }
 
-impl From<TcpStream> for std::net::TcpStream {
-    /// [`TcpStream::into_std`].
-    fn from(s: TcpStream) -> std::net::TcpStream {
-        s.into_std()
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(TcpStream, std::net::TcpStream);
 
 impl std::fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
