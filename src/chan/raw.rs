@@ -99,7 +99,9 @@ pub(crate) struct RawChan<T> {
 // SAFETY: values of `T` move between threads through the channel (hence `T: Send`); every
 // non-atomic field is accessed only under `lock`, and `&RawChan` gives no access to a `&T`.
 unsafe impl<T: Send> Send for RawChan<T> {}
-// SAFETY: as above; shared access goes through the lock.
+// SAFETY: through `&RawChan` every non-atomic field is read or written only under `lock`, so
+// threads sharing one never race; values leave it by move (`T: Send`), never as a shared `&T`,
+// so `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RawChan<T> {}
 
 // A panic never leaves a channel half-updated: nothing that can panic runs under its lock
@@ -290,7 +292,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::enqueue`]; the node's slot is an `UnsafeCell<Option<T>>` holding `None`.
     pub(crate) unsafe fn enqueue_recv(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid, unlinked node that stays valid
+        // until unlinked (`WaitQ::enqueue`'s contract, which this function's repeats).
         unsafe { self.recvq.enqueue(n) }
     }
 
@@ -299,7 +302,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::enqueue`]; the node's slot is an `UnsafeCell<Option<T>>` holding `Some`.
     pub(crate) unsafe fn enqueue_send(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid, unlinked node that stays valid
+        // until unlinked (`WaitQ::enqueue`'s contract, which this function's repeats).
         unsafe { self.sendq.enqueue(n) }
     }
 
@@ -308,7 +312,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::remove`].
     pub(crate) unsafe fn remove_recv(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid node once linked into this
+        // channel's receive queue (`WaitQ::remove`'s contract, which this function's repeats).
         unsafe { self.recvq.remove(n) }
     }
 
@@ -317,7 +322,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::remove`].
     pub(crate) unsafe fn remove_send(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid node once linked into this
+        // channel's send queue (`WaitQ::remove`'s contract, which this function's repeats).
         unsafe { self.sendq.remove(n) }
     }
 
@@ -439,7 +445,8 @@ impl<T> RawChan<T> {
         let slot: UnsafeCell<Option<T>> = UnsafeCell::new(None);
         let waiter = Waiter::new();
         let node = UnsafeCell::new(Node::new(&waiter, slot.get() as *mut (), 0));
-        // SAFETY: as in `send`.
+        // SAFETY: we hold the lock; `node`, `waiter` and `slot` live in this frame, which does
+        // not return before the node is unlinked (by a waker, or by us below).
         unsafe { self.recvq.enqueue(node.get()) };
         self.lock.unlock();
         wake_all(notify);

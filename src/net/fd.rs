@@ -98,7 +98,9 @@ impl PollIo {
             Ok(_) => new,
             Err(cur) => {
                 new.release();
-                // SAFETY: as in `pd`.
+                // SAFETY: `cur` is the non-null value another thread stored by this same CAS: a
+                // `&'static PollDesc` from `PollDesc::alloc`, published by its AcqRel success
+                // and read here with Acquire.
                 unsafe { &*cur }
             }
         }
@@ -157,7 +159,10 @@ impl PollIo {
     ) -> io::Result<T> {
         let cell = self.deadlines.dir(d);
         loop {
-            // Deadlines, step 1: the generation, then the deadline it goes with.
+            // Deadlines, step 1: the generation, then the deadline it goes with. SeqCst: pairs
+            // with the `gen` bump in `Deadline::set`, which follows its store of `at`, so a
+            // waiter that sees the new generation sees the new deadline; one that sees the old
+            // generation is interrupted in step 2 if the bump comes later.
             let gen = cell.gen.load(Ordering::SeqCst);
             let deadline = match (cell.get(), timeout) {
                 (Some(dl), _) if dl <= Instant::now() => return Err(timed_out()),
@@ -189,7 +194,9 @@ impl PollIo {
                     (pd, pd.seq(d))
                 }
             };
-            // Deadlines, step 2.
+            // Deadlines, step 2. SeqCst on the `gen` load after the push: pairs with the bump in
+            // `Deadline::set` (module docs, step 3); the waiters' mutex orders the push against
+            // the setter's take.
             let me = park::current();
             cell.add_waiter(&me);
             let r = pd.wait(d, s, deadline, &|| cell.gen.load(Ordering::SeqCst) != gen);
@@ -234,6 +241,8 @@ fn epoch() -> Instant {
 
 impl Deadline {
     fn get(&self) -> Option<Instant> {
+        // SeqCst: read after `gen` (step 1); pairs with the store in `set`, made before the
+        // `gen` bump, so the deadline read is at least as new as the generation read.
         match self.at.load(Ordering::SeqCst) {
             0 => None,
             n => Some(epoch() + Duration::from_nanos(n - 1)),
@@ -248,6 +257,7 @@ impl Deadline {
                 u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1) + 1
             }
         };
+        // SeqCst: before the `gen` bump, so whoever reads the new generation reads this deadline.
         self.at.store(enc, Ordering::SeqCst);
         // SeqCst: pairs with the waiter's push-then-load of `gen` (module docs, step 3).
         self.gen.fetch_add(1, Ordering::SeqCst);

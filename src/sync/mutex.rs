@@ -131,6 +131,8 @@ impl RawMutex {
                     let start = *wait_start.get_or_insert_with(Instant::now);
                     semacquire(&self.sema, lifo, reason);
                     starving = starving || start.elapsed() > STARVATION_THRESHOLD;
+                    // Acquire: after a hand-off (STARVING) the lock is ours without a CAS, so
+                    // this load pairs with the unlocker's Release in `unlock`.
                     old = self.state.load(Ordering::Acquire);
                     if old & STARVING != 0 {
                         // Handed off: the lock is ours, but LOCKED is clear and we are still
@@ -311,6 +313,8 @@ impl RawLockAsync {
     fn after_wake(&mut self, m: &RawMutex) -> bool {
         let start = self.wait_start.unwrap_or_else(Instant::now);
         self.starving = self.starving || start.elapsed() > STARVATION_THRESHOLD;
+        // Acquire: as in `lock_slow`, pairs with the unlocker's Release in `unlock` when a
+        // hand-off made the lock ours.
         let old = m.state.load(Ordering::Acquire);
         if old & STARVING != 0 {
             m.finish_handoff(old, self.starving);
@@ -375,6 +379,7 @@ impl RawMutex {
             // Handed the lock: take it and give it back.
             let start = l.wait_start.unwrap_or_else(Instant::now);
             let starving = l.starving || start.elapsed() > STARVATION_THRESHOLD;
+            // Acquire: the hand-off made the lock ours; pairs with the unlocker's Release.
             self.finish_handoff(self.state.load(Ordering::Acquire), starving);
             // SAFETY: the hand-off made the lock ours.
             unsafe { self.unlock() };
@@ -459,7 +464,8 @@ pub struct Mutex<T: ?Sized> {
 // SAFETY: the mutex hands out access to `T` to one holder at a time, possibly on another thread,
 // so `T: Send` is what moving or sharing the mutex requires (as for `std::sync::Mutex`).
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: as above: shared `&Mutex<T>` gives exclusive access to `T` to one thread at a time.
+// SAFETY: shared `&Mutex<T>` gives exclusive access to `T` to one thread at a time (the lock
+// protocol of `RawMutex`), never `&T` to two at once, so `T: Send` suffices, as for std's.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {

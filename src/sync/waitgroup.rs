@@ -175,6 +175,9 @@ impl WaitGroup {
                 return;
             }
             // Register as a waiter.
+            // Relaxed on success: the wake-up that ends the wait comes through `semrelease`,
+            // which publishes everything before it (SeqCst). Acquire on failure: a `cur` with a
+            // zero counter returns at once, so it pairs with the Release of the zeroing `add`.
             match self.inner.state.compare_exchange_weak(
                 state,
                 state + 1,
@@ -341,6 +344,8 @@ impl Future for WaitFuture<'_> {
                 this.done = true;
                 return Poll::Ready(());
             }
+            // Orderings as in `wait`: Relaxed on success (the wake-up comes through
+            // `semrelease`), Acquire on failure (pairs with the Release of the zeroing `add`).
             match this.wg.inner.state.compare_exchange_weak(
                 state,
                 state + 1,
