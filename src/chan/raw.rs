@@ -1,6 +1,35 @@
 //! The channel itself (Go's `hchan`): the ring buffer, the two wait queues and the algorithm of
 //! `chansend`, `chanrecv` and `closechan`. The handles in `chan.rs` and the select in
 //! `select.rs` are thin layers over it.
+//!
+//! # An operation, step by step (`send`; `recv` mirrors it)
+//! 1. Non-blocking only: a look without the lock, in Go's order (`closed`, then `full`): a
+//!    channel seen open and then full was both at some instant, so `Full` is a true answer.
+//! 2. Lock; if closed, unlock and report `Closed` (the handle panics where Go does).
+//! 3. `send_locked`: hand the value straight to the first waiting receiver (into the slot its
+//!    node points at), or else put it in the buffer if there is room. The receiver's unparker
+//!    comes back, to be woken after unlocking.
+//! 4. Otherwise, unless the call may not block: link a node pointing at a slot and a waiter in
+//!    this stack frame into `sendq`, unlock, and park in `Waiter::wait`. Whoever completes the
+//!    waiter (a receiver, `close`) moved the value or marked it closed; a timed-out waiter
+//!    relocks, unlinks its node (a no-op if a waker already popped it) and takes its value back.
+//!
+//! `close` sets `closed` under the lock and completes every queued waiter with "closed". The
+//! algorithms that run under the lock (`send_locked`, `recv_locked`) are shared with `select.rs`
+//! and `future.rs`, which lock the channel themselves.
+//!
+//! # Invariants
+//! The queue invariants are on [`RawChan`]. Besides them: no user code runs under the lock (a
+//! value is only moved there; values left in the buffer are dropped by `Drop for RawChan`, when
+//! the last handle is gone, and a value given back travels out in the `Err`); and a node linked
+//! into a queue lives in a frame (or a box, for futures) that does not go away before the node is
+//! unlinked, by a waker or by its owner under the lock.
+//!
+//! Rejected: a lock-free buffer (Go's locked design is simple and fast enough, and select needs
+//! the locks anyway, see `chan/mod.rs`); boxing a waiter per blocked operation (the waiter on the
+//! blocked frame costs no allocation, and that frame cannot return before it is unlinked);
+//! constructing the buffer's slots one by one (`new_buf` allocates them uninitialized, so a huge
+//! channel of a zero-sized type costs nothing).
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;

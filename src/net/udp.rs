@@ -1,4 +1,19 @@
 //! UDP: [`UdpSocket`], shaped like std's.
+//!
+//! A `Socket` (`socket.rs`) around `std::net::UdpSocket`: std makes and binds the socket, which
+//! is then switched to non-blocking mode, and every send and receive is std's call inside
+//! `PollIo::io`, so a full send buffer or an empty queue parks the goroutine ("IO wait").
+//! Timeouts, deadlines, `try_clone` and the fd conversions are the socket core's.
+//!
+//! # Invariants
+//! - A datagram is sent or received whole by one system call; a wait never splits one, and a
+//!   receive truncated to the buffer is std's (and the kernel's) truncation.
+//! - `send_to` resolves its address once, before waiting, and sends to the first result (as
+//!   std does); `bind` and `connect` try each resolved address in turn (`each_addr`).
+//! - There is no `shutdown`, as in std: it means little for a connectionless socket.
+//!
+//! std's `bind` is used as it is, not `sys::socket` as for TCP: UDP has no listen backlog to
+//! deepen and no connect that waits, the two reasons TCP makes its own sockets.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -1,5 +1,28 @@
 //! Unix domain stream sockets: [`UnixListener`] and [`UnixStream`], shaped like std's
 //! `std::os::unix::net` types.
+//!
+//! Both are a `Socket` (`socket.rs`) around the std type; this file holds what is theirs:
+//! binding a path, accepting, connecting, and `pair`. Timeouts, deadlines, `shutdown`,
+//! `try_clone`, `Read`/`Write` and the fd conversions are the socket core's.
+//!
+//! # How the calls work
+//! - `bind` makes a non-blocking socket (`sys::socket`), binds the path (`RawAddr::from_path`
+//!   rejects a path too long for `sun_path` or with a NUL byte) and listens with a backlog of
+//!   4096, as for TCP. It does not remove a stale socket file: as in std, that is `AddrInUse`.
+//! - `accept` is `accept4` inside `PollIo::io`, skipping `ECONNABORTED` as TCP does; the peer
+//!   address is read from the new socket.
+//! - `connect` differs from TCP's: a Unix socket has no pending connect, and a listener whose
+//!   backlog is full answers `EAGAIN`. The call then parks for a millisecond and tries again
+//!   (sleeps, on a plain thread); an `EINPROGRESS`, which Linux does not document for Unix
+//!   sockets, is waited out as for TCP.
+//!
+//! # Invariants
+//! Every fd is non-blocking before any goroutine waits on it: the ones this file makes are
+//! created so, and those from std (`pair`, `From`) are switched by `Socket::from_std`.
+//!
+//! Rejected: std's `UnixStream::connect` (a blocking connect that waits in the kernel, with
+//! the thread, while the listener's backlog is full), and a readiness wait for the `EAGAIN`
+//! case (the readiness of an unconnected socket says nothing about the listener's backlog).
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
