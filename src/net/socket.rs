@@ -331,16 +331,17 @@ pub(crate) use socket_methods;
 macro_rules! shutdown_method {
     ($setup:literal) => {
         /// Shuts down the read half, the write half or both (`shutdown(2)`; it applies to every
-        /// handle made by `try_clone`). A goroutine parked reading this socket is woken and
-        /// reads end-of-file (0 bytes).
+        /// handle made by `try_clone`). For a stream socket, a goroutine parked reading it is
+        /// woken and reads end-of-file (0 bytes); after the write half is shut down, writes
+        /// fail.
         ///
         /// # Errors
         /// The error of `shutdown(2)` (`NotConnected`, ...).
         ///
         /// ```
         #[doc = $setup]
-        /// a.shutdown(std::net::Shutdown::Read).unwrap();
-        /// assert_eq!(a.read_one().unwrap(), 0);
+        /// a.shutdown(std::net::Shutdown::Write).unwrap();
+        /// assert!(a.write_one().is_err());
         /// drop(b);
         /// ```
         pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
