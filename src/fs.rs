@@ -592,7 +592,8 @@ impl FromRawFd for File {
     /// # Safety
     /// As `std::fs::File::from_raw_fd`: `fd` is an open fd that the new `File` owns.
     unsafe fn from_raw_fd(fd: RawFd) -> File {
-        // SAFETY: the caller's promise, passed on unchanged.
+        // SAFETY: the caller guarantees `fd` is open and owned by nobody else, which is
+        // exactly std's `from_raw_fd` contract; ownership passes to the std `File`.
         File::from(unsafe { std::fs::File::from_raw_fd(fd) })
     }
 }

@@ -1,6 +1,8 @@
 //! TCP behaviour: echo, deadlines, errors, resets, conversions. Every test runs on a fresh
 //! runtime sized by GOMAXPROCS.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
@@ -267,17 +269,10 @@ fn accept_reports_errors() {
         });
         return;
     }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args([
-            "accept_reports_errors",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("GOROUTINES_NET_ACCEPT_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "accept_reports_errors",
+        &[("GOROUTINES_NET_ACCEPT_CHILD", "1")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("ACCEPT-EMFILE-OK"),

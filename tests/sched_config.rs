@@ -1,6 +1,6 @@
 //! Configuration errors are clear and name what was wrong.
 
-use std::process::Command;
+mod common;
 
 use goroutines::Builder;
 
@@ -24,12 +24,8 @@ fn builder_rejects_bad_stack_sizes() {
 }
 
 fn child(var: &str, value: &str) -> String {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "env_child", "--nocapture", "--test-threads=1"])
-        .env("GOROUTINES_TEST_CHILD", "1")
-        .env(var, value)
-        .output()
-        .unwrap();
+    let out =
+        common::run_test_in_child("env_child", &[("GOROUTINES_TEST_CHILD", "1"), (var, value)]);
     assert!(!out.status.success(), "a bad {var} must fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -87,13 +83,14 @@ fn good_env_values_are_used() {
         assert_eq!(goroutines::stats().stack_size, 128 * 1024);
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "good_env_values_are_used", "--test-threads=1"])
-        .env("GOROUTINES_TEST_CHILD2", "1")
-        .env("GOMAXPROCS", "3")
-        .env("GOROUTINES_STACK_SIZE", "128K")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "good_env_values_are_used",
+        &[
+            ("GOROUTINES_TEST_CHILD2", "1"),
+            ("GOMAXPROCS", "3"),
+            ("GOROUTINES_STACK_SIZE", "128K"),
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -57,16 +57,10 @@ fn named_goroutine_in_panic_message() {
         println!("ID={id}");
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "named_goroutine_in_panic_message",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("GOROUTINES_TEST_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "named_goroutine_in_panic_message",
+        &[("GOROUTINES_TEST_CHILD", "1")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let id = stdout

@@ -1,5 +1,7 @@
 //! A panic unwinds its goroutine only; join reports it, from goroutines and from OS threads.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -96,16 +98,10 @@ fn panic_message_names_the_goroutine() {
         println!("ID={id}");
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "panic_message_names_the_goroutine",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("GOROUTINES_TEST_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "panic_message_names_the_goroutine",
+        &[("GOROUTINES_TEST_CHILD", "1")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let id = stdout
@@ -126,13 +122,9 @@ fn panic_message_names_the_goroutine() {
 /// Runs this test binary's test `name` alone in a child process with `env` set and returns
 /// (exit status code, stdout, stderr).
 fn child(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env("GOROUTINES_TEST_CHILD", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+    let mut env = env.to_vec();
+    env.push(("GOROUTINES_TEST_CHILD", "1"));
+    let out = common::run_test_in_child(name, &env);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,6 +1,8 @@
 //! Stacks: overflow is reported and ends the process; stacks are reused; deep recursion within
 //! the stack works.
 
+mod common;
+
 use goroutines::go;
 
 fn recurse(n: u64, buf: &mut [u8; 512]) -> u64 {
@@ -34,16 +36,10 @@ fn overflow_is_reported_with_goroutine_and_size() {
         let _ = h.join();
         unreachable!("the overflow ends the process");
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "overflow_is_reported_with_goroutine_and_size",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("GOROUTINES_TEST_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "overflow_is_reported_with_goroutine_and_size",
+        &[("GOROUTINES_TEST_CHILD", "1")],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the child must die");
@@ -72,16 +68,10 @@ fn other_faults_are_not_overflows() {
         let _ = h.join();
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "other_faults_are_not_overflows",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("GOROUTINES_TEST_CHILD", "1")
-        .output()
-        .unwrap();
+    let out = common::run_test_in_child(
+        "other_faults_are_not_overflows",
+        &[("GOROUTINES_TEST_CHILD", "1")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(!stderr.contains("overflowed"), "stderr: {stderr}");

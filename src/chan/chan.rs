@@ -1,4 +1,29 @@
 //! The handles: [`Chan`], and its directional views [`SendChan`] and [`RecvChan`].
+//!
+//! A handle is an `Option<Arc<RawChan<T>>>`: `None` is Go's nil channel, and cloning a handle
+//! shares the channel. Each operation maps Go's surface onto one `RawChan` call with a `Mode`
+//! (blocking, non-blocking, or until a deadline) and turns its error into the public one: a
+//! send on a closed channel panics with Go's message at the caller (`#[track_caller]`), `try_*`
+//! and `*_timeout` give the value back in their error. On a nil channel a blocking operation
+//! parks forever (`block_forever`, wait reason "chan send (nil chan)" or "chan receive (nil
+//! chan)") and a timed one parks until its deadline.
+//!
+//! # Invariants
+//! - Dropping handles never closes the channel (Go has no such notion); the channel and its
+//!   buffered values go when the last `Arc` does, and a goroutine blocked in an operation holds
+//!   a handle, so a channel is never freed under a waiter.
+//! - `==` and `Hash` are identity (the `RawChan`'s address), as Go's channel comparison; all nil
+//!   handles are equal.
+//! - `SendChan`/`RecvChan` are the same handle with half the methods (Go's `chan<- T` and
+//!   `<-chan T`), so a view compares equal to the `Chan` it came from.
+//! - `WeakChan` holds the channel without keeping it alive, for `time::after`'s timer: a
+//!   channel nobody holds any more lets its timer go.
+//!
+//! Rejected: separate sender and receiver types that close the channel when the last sender
+//! drops (std's and crossbeam's model): Go's programs close explicitly and share one channel
+//! value freely, and porting them needs exactly that; timeouts measured as a `Duration` down
+//! the stack (each retry would restart it): a timeout becomes one `Instant` deadline up front,
+//! saturating for durations too long to represent.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};

@@ -100,11 +100,15 @@ pub struct SendFuture<'a, T> {
 // channel's lock or by the future's owner once a waker is finished with them (DONE). Moving the
 // future to another thread moves nothing the channel points into: the box stays put.
 unsafe impl<T: Send> Send for RecvFuture<'_, T> {}
-// SAFETY: as above; `&RecvFuture` gives access to nothing.
+// SAFETY: `&RecvFuture` gives access to nothing: it has no `&self` methods and private fields,
+// so threads sharing one can neither read nor write its box.
 unsafe impl<T: Send> Sync for RecvFuture<'_, T> {}
-// SAFETY: as above; the value (`T: Send`) is the only owned payload.
+// SAFETY: the channel reference is `Sync` for `T: Send`, the box's raw
+// pointers are touched only under the channel's lock or by the owner after DONE, and the box
+// does not move; the value it owns (`T: Send`) may move to another thread with it.
 unsafe impl<T: Send> Send for SendFuture<'_, T> {}
-// SAFETY: as above; `&SendFuture` gives access to nothing.
+// SAFETY: `&SendFuture` gives access to nothing: it has no `&self` methods and private fields,
+// so threads sharing one can neither read nor write its box or its value.
 unsafe impl<T: Send> Sync for SendFuture<'_, T> {}
 
 impl<T> Unpin for RecvFuture<'_, T> {}

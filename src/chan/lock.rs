@@ -69,6 +69,8 @@ impl Lock {
                 return;
             }
             std::thread::yield_now();
+            // Acquire: finding UNLOCKED makes the lock ours; pairs with the Release swap in
+            // `unlock`.
             if self.key.swap(SLEEPING, Ordering::Acquire) == UNLOCKED {
                 return;
             }
@@ -81,6 +83,8 @@ impl Lock {
         while self.key.load(Ordering::Relaxed) == UNLOCKED {
             if self
                 .key
+                // Acquire on success: pairs with the Release swap in `unlock`; a failure takes
+                // nothing, so Relaxed.
                 .compare_exchange(UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {

@@ -1,6 +1,35 @@
 //! The channel itself (Go's `hchan`): the ring buffer, the two wait queues and the algorithm of
 //! `chansend`, `chanrecv` and `closechan`. The handles in `chan.rs` and the select in
 //! `select.rs` are thin layers over it.
+//!
+//! # An operation, step by step (`send`; `recv` mirrors it)
+//! 1. Non-blocking only: a look without the lock, in Go's order (`closed`, then `full`): a
+//!    channel seen open and then full was both at some instant, so `Full` is a true answer.
+//! 2. Lock; if closed, unlock and report `Closed` (the handle panics where Go does).
+//! 3. `send_locked`: hand the value straight to the first waiting receiver (into the slot its
+//!    node points at), or else put it in the buffer if there is room. The receiver's unparker
+//!    comes back, to be woken after unlocking.
+//! 4. Otherwise, unless the call may not block: link a node pointing at a slot and a waiter in
+//!    this stack frame into `sendq`, unlock, and park in `Waiter::wait`. Whoever completes the
+//!    waiter (a receiver, `close`) moved the value or marked it closed; a timed-out waiter
+//!    relocks, unlinks its node (a no-op if a waker already popped it) and takes its value back.
+//!
+//! `close` sets `closed` under the lock and completes every queued waiter with "closed". The
+//! algorithms that run under the lock (`send_locked`, `recv_locked`) are shared with `select.rs`
+//! and `future.rs`, which lock the channel themselves.
+//!
+//! # Invariants
+//! The queue invariants are on [`RawChan`]. Besides them: no user code runs under the lock (a
+//! value is only moved there; values left in the buffer are dropped by `Drop for RawChan`, when
+//! the last handle is gone, and a value given back travels out in the `Err`); and a node linked
+//! into a queue lives in a frame (or a box, for futures) that does not go away before the node is
+//! unlinked, by a waker or by its owner under the lock.
+//!
+//! Rejected: a lock-free buffer (Go's locked design is simple and fast enough, and select needs
+//! the locks anyway, see `chan/mod.rs`); boxing a waiter per blocked operation (the waiter on the
+//! blocked frame costs no allocation, and that frame cannot return before it is unlinked);
+//! constructing the buffer's slots one by one (`new_buf` allocates them uninitialized, so a huge
+//! channel of a zero-sized type costs nothing).
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -99,7 +128,9 @@ pub(crate) struct RawChan<T> {
 // SAFETY: values of `T` move between threads through the channel (hence `T: Send`); every
 // non-atomic field is accessed only under `lock`, and `&RawChan` gives no access to a `&T`.
 unsafe impl<T: Send> Send for RawChan<T> {}
-// SAFETY: as above; shared access goes through the lock.
+// SAFETY: through `&RawChan` every non-atomic field is read or written only under `lock`, so
+// threads sharing one never race; values leave it by move (`T: Send`), never as a shared `&T`,
+// so `T: Sync` is not needed.
 unsafe impl<T: Send> Sync for RawChan<T> {}
 
 // A panic never leaves a channel half-updated: nothing that can panic runs under its lock
@@ -290,7 +321,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::enqueue`]; the node's slot is an `UnsafeCell<Option<T>>` holding `None`.
     pub(crate) unsafe fn enqueue_recv(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid, unlinked node that stays valid
+        // until unlinked (`WaitQ::enqueue`'s contract, which this function's repeats).
         unsafe { self.recvq.enqueue(n) }
     }
 
@@ -299,7 +331,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::enqueue`]; the node's slot is an `UnsafeCell<Option<T>>` holding `Some`.
     pub(crate) unsafe fn enqueue_send(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid, unlinked node that stays valid
+        // until unlinked (`WaitQ::enqueue`'s contract, which this function's repeats).
         unsafe { self.sendq.enqueue(n) }
     }
 
@@ -308,7 +341,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::remove`].
     pub(crate) unsafe fn remove_recv(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid node once linked into this
+        // channel's receive queue (`WaitQ::remove`'s contract, which this function's repeats).
         unsafe { self.recvq.remove(n) }
     }
 
@@ -317,7 +351,8 @@ impl<T> RawChan<T> {
     /// # Safety
     /// As [`WaitQ::remove`].
     pub(crate) unsafe fn remove_send(&self, n: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: the caller holds the lock and passes a valid node once linked into this
+        // channel's send queue (`WaitQ::remove`'s contract, which this function's repeats).
         unsafe { self.sendq.remove(n) }
     }
 
@@ -439,7 +474,8 @@ impl<T> RawChan<T> {
         let slot: UnsafeCell<Option<T>> = UnsafeCell::new(None);
         let waiter = Waiter::new();
         let node = UnsafeCell::new(Node::new(&waiter, slot.get() as *mut (), 0));
-        // SAFETY: as in `send`.
+        // SAFETY: we hold the lock; `node`, `waiter` and `slot` live in this frame, which does
+        // not return before the node is unlinked (by a waker, or by us below).
         unsafe { self.recvq.enqueue(node.get()) };
         self.lock.unlock();
         wake_all(notify);

@@ -265,12 +265,15 @@ impl<C: SelectRecv> Case for RecvCase<C> {
     }
 
     unsafe fn enqueue(&self, node: *mut Node) {
-        // SAFETY: forwarded from the caller; the slot holds `None`.
+        // SAFETY: `Case::enqueue`'s contract: the channel is locked and `node` is valid until
+        // unlinked and points at this case's slot, an `UnsafeCell<Option<T>>` that holds `None`
+        // (a receive case's slot is filled only by a partner, after linking).
         unsafe { self.raw_locked().enqueue_recv(node) }
     }
 
     unsafe fn dequeue(&self, node: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: `Case::dequeue`'s contract: the channel is locked and `node` went through
+        // `enqueue`, so it was linked into this channel's receive queue.
         unsafe { self.raw_locked().remove_recv(node) }
     }
 
@@ -340,7 +343,8 @@ impl<C: SelectSend> Case for SendCase<C> {
             Ok(()) => Poll::Fired(None),
             Err(SendErr::Closed(_)) => Poll::SendClosed,
             Err(SendErr::Full(v) | SendErr::Timeout(v)) => {
-                // SAFETY: as above.
+                // SAFETY: still unpublished: `single` never links a node, so no partner can
+                // point at the slot while we put the value back.
                 unsafe { *self.slot.get() = Some(v) };
                 Poll::NotReady
             }
@@ -365,12 +369,15 @@ impl<C: SelectSend> Case for SendCase<C> {
     }
 
     unsafe fn enqueue(&self, node: *mut Node) {
-        // SAFETY: forwarded from the caller; the slot holds the value.
+        // SAFETY: `Case::enqueue`'s contract: the channel is locked and `node` is valid until
+        // unlinked and points at this case's slot, which holds the value (`poll` takes it only
+        // when the case fires, and a select links only cases that did not).
         unsafe { self.raw_locked().enqueue_send(node) }
     }
 
     unsafe fn dequeue(&self, node: *mut Node) {
-        // SAFETY: forwarded from the caller.
+        // SAFETY: `Case::dequeue`'s contract: the channel is locked and `node` went through
+        // `enqueue`, so it was linked into this channel's send queue.
         unsafe { self.raw_locked().remove_send(node) }
     }
 
@@ -598,7 +605,8 @@ fn selunlock(_cases: &[&dyn Case], keys: &[*const ()], lockorder: &[u32]) {
     for &i in lockorder {
         let k = keys[i as usize];
         if k != last {
-            // SAFETY: as in `sellock`.
+            // SAFETY: `k` is the lock key of a channel borrowed by a case of `_cases`, alive
+            // for this call; `sellock` locked it.
             unsafe { lock_of(k) }.unlock();
             last = k;
         }

@@ -107,7 +107,8 @@ impl Waiter {
     /// # Safety
     /// As [`Waiter::set_unparker`].
     pub(crate) unsafe fn wakes(&self, w: &std::task::Waker) -> bool {
-        // SAFETY: as in `set_unparker`.
+        // SAFETY: the caller holds the lock of the waiter's channel and no waker has claimed
+        // the waiter (claims happen under that lock), so nobody writes the field meanwhile.
         unsafe { (*self.unparker.get()).as_ref().is_some_and(|u| u.wakes(w)) }
     }
 
@@ -388,7 +389,8 @@ mod tests {
         let mut out = Vec::new();
         // SAFETY: single-threaded; the nodes and waiters outlive the calls.
         while let Some(c) = unsafe { q.dequeue() } {
-            // SAFETY: as above.
+            // SAFETY: `dequeue` returned a claimed node of ours; the node and its waiter are
+            // live locals of the test, and no other thread touches them.
             unsafe {
                 out.push((*c.node).case);
                 c.complete(true);
@@ -416,7 +418,8 @@ mod tests {
         assert_eq!(drain(&q), [1, 3]);
         assert!(q.is_empty());
         // A popped node's later removal (a select cleaning up) does nothing.
-        // SAFETY: as above.
+        // SAFETY: `remove`'s contract: node 1 is a live local that was linked into `q` (and
+        // popped by `drain`); the test is single-threaded, which stands in for the lock.
         unsafe { q.remove(nodes[1].get()) };
         assert!(q.is_empty());
     }

@@ -98,7 +98,9 @@ impl PollIo {
             Ok(_) => new,
             Err(cur) => {
                 new.release();
-                // SAFETY: as in `pd`.
+                // SAFETY: `cur` is the non-null value another thread stored by this same CAS: a
+                // `&'static PollDesc` from `PollDesc::alloc`, published by its AcqRel success
+                // and read here with Acquire.
                 unsafe { &*cur }
             }
         }
@@ -157,7 +159,10 @@ impl PollIo {
     ) -> io::Result<T> {
         let cell = self.deadlines.dir(d);
         loop {
-            // Deadlines, step 1: the generation, then the deadline it goes with.
+            // Deadlines, step 1: the generation, then the deadline it goes with. SeqCst: pairs
+            // with the `gen` bump in `Deadline::set`, which follows its store of `at`, so a
+            // waiter that sees the new generation sees the new deadline; one that sees the old
+            // generation is interrupted in step 2 if the bump comes later.
             let gen = cell.gen.load(Ordering::SeqCst);
             let deadline = match (cell.get(), timeout) {
                 (Some(dl), _) if dl <= Instant::now() => return Err(timed_out()),
@@ -189,7 +194,9 @@ impl PollIo {
                     (pd, pd.seq(d))
                 }
             };
-            // Deadlines, step 2.
+            // Deadlines, step 2. SeqCst on the `gen` load after the push: pairs with the bump in
+            // `Deadline::set` (module docs, step 3); the waiters' mutex orders the push against
+            // the setter's take.
             let me = park::current();
             cell.add_waiter(&me);
             let r = pd.wait(d, s, deadline, &|| cell.gen.load(Ordering::SeqCst) != gen);
@@ -234,6 +241,8 @@ fn epoch() -> Instant {
 
 impl Deadline {
     fn get(&self) -> Option<Instant> {
+        // SeqCst: read after `gen` (step 1); pairs with the store in `set`, made before the
+        // `gen` bump, so the deadline read is at least as new as the generation read.
         match self.at.load(Ordering::SeqCst) {
             0 => None,
             n => Some(epoch() + Duration::from_nanos(n - 1)),
@@ -248,6 +257,7 @@ impl Deadline {
                 u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1) + 1
             }
         };
+        // SeqCst: before the `gen` bump, so whoever reads the new generation reads this deadline.
         self.at.store(enc, Ordering::SeqCst);
         // SeqCst: pairs with the waiter's push-then-load of `gen` (module docs, step 3).
         self.gen.fetch_add(1, Ordering::SeqCst);
@@ -353,80 +363,3 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     }
     Ok(())
 }
-
-/// Go's `SetDeadline`, `SetReadDeadline` and `SetWriteDeadline` for a socket type with an `io:
-/// PollIo` field. `$setup` is doctest code that binds `a` (the socket to set deadlines on) and
-/// `b` (its peer, or a second socket).
-macro_rules! deadline_methods {
-    ($setup:literal) => {
-        /// Sets the read and write deadlines, as Go's `SetDeadline`: absolute instants after
-        /// which reads and writes fail with `io::ErrorKind::TimedOut`, including those already
-        /// parked (so another goroutine holding a `try_clone` can interrupt a blocked read by
-        /// setting a deadline in the past). `None` clears them. The deadline belongs to the
-        /// socket and every handle made by `try_clone`; `set_read_timeout` still bounds each
-        /// call on top of it.
-        ///
-        /// # Errors
-        /// None today; `io::Result` as Go's `error`.
-        ///
-        /// ```
-        /// use std::time::{Duration, Instant};
-        #[doc = $setup]
-        /// goroutines::run(move || {
-        ///     let reader = a.try_clone().unwrap();
-        ///     let h = goroutines::go(move || reader.read_one().unwrap_err().kind());
-        ///     goroutines::time::sleep(Duration::from_millis(20)); // let it park in the read
-        ///     a.set_deadline(Some(Instant::now())).unwrap(); // wakes it
-        ///     assert_eq!(h.join().unwrap(), std::io::ErrorKind::TimedOut);
-        ///     a.set_deadline(None).unwrap();
-        ///     drop(b);
-        /// });
-        /// ```
-        pub fn set_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
-            self.io.set_deadline($crate::runtime::netpoll::Dir::Read, t);
-            self.io
-                .set_deadline($crate::runtime::netpoll::Dir::Write, t);
-            Ok(())
-        }
-
-        /// Sets the read deadline only (Go's `SetReadDeadline`); see `set_deadline`.
-        ///
-        /// # Errors
-        /// None today; `io::Result` as Go's `error`.
-        ///
-        /// ```
-        /// use std::time::{Duration, Instant};
-        #[doc = $setup]
-        /// a.set_read_deadline(Some(Instant::now() + Duration::from_millis(10))).unwrap();
-        /// let e = goroutines::run(move || a.read_one().unwrap_err());
-        /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-        /// drop(b);
-        /// ```
-        pub fn set_read_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
-            self.io.set_deadline($crate::runtime::netpoll::Dir::Read, t);
-            Ok(())
-        }
-
-        /// Sets the write deadline only (Go's `SetWriteDeadline`); see `set_deadline`. A
-        /// deadline in the past fails the next write at once.
-        ///
-        /// # Errors
-        /// None today; `io::Result` as Go's `error`.
-        ///
-        /// ```
-        /// use std::time::Instant;
-        #[doc = $setup]
-        /// a.set_write_deadline(Some(Instant::now())).unwrap();
-        /// assert_eq!(a.write_one().unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-        /// a.set_write_deadline(None).unwrap();
-        /// a.write_one().unwrap();
-        /// drop(b);
-        /// ```
-        pub fn set_write_deadline(&self, t: Option<std::time::Instant>) -> std::io::Result<()> {
-            self.io
-                .set_deadline($crate::runtime::netpoll::Dir::Write, t);
-            Ok(())
-        }
-    };
-}
-pub(crate) use deadline_methods;

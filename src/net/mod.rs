@@ -83,6 +83,7 @@
 pub(crate) mod fd;
 mod lookup;
 mod pollfd;
+mod socket;
 mod sys;
 mod tcp;
 mod udp;

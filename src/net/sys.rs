@@ -88,7 +88,7 @@ impl RawAddr {
     }
 
     pub(crate) fn from_path(path: &Path) -> io::Result<RawAddr> {
-        // SAFETY: as above.
+        // SAFETY: sockaddr_storage is plain data; all zeroes is a valid (empty) value.
         let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
         // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_un.
         let sun = unsafe { &mut *(&mut storage as *mut _ as *mut libc::sockaddr_un) };
@@ -119,7 +119,7 @@ impl RawAddr {
     /// An empty address to be filled in by `accept4` or `recvfrom`.
     pub(crate) fn empty() -> RawAddr {
         RawAddr {
-            // SAFETY: as above.
+            // SAFETY: sockaddr_storage is plain data; all zeroes is a valid (empty) value.
             storage: unsafe { zeroed() },
             len: size_of::<libc::sockaddr_storage>() as libc::socklen_t,
         }

@@ -1,11 +1,25 @@
 //! UDP: [`UdpSocket`], shaped like std's.
+//!
+//! A `Socket` (`socket.rs`) around `std::net::UdpSocket`: std makes and binds the socket, which
+//! is then switched to non-blocking mode, and every send and receive is std's call inside
+//! `PollIo::io`, so a full send buffer or an empty queue parks the goroutine ("IO wait").
+//! Timeouts, deadlines, `try_clone` and the fd conversions are the socket core's.
+//!
+//! # Invariants
+//! - A datagram is sent or received whole by one system call; a wait never splits one, and a
+//!   receive truncated to the buffer is std's (and the kernel's) truncation.
+//! - `send_to` resolves its address once, before waiting, and sends to the first result (as
+//!   std does); `bind` and `connect` try each resolved address in turn (`each_addr`).
+//! - There is no `shutdown`, as in std: it means little for a connectionless socket.
+//!
+//! std's `bind` is used as it is, not `sys::socket` as for TCP: UDP has no listen backlog to
+//! deepen and no connect that waits, the two reasons TCP makes its own sockets.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::time::Duration;
+use std::os::fd::AsRawFd;
 
-use super::fd::PollIo;
+use super::socket::{self, Socket};
 use super::tcp::each_addr;
 use crate::runtime::netpoll::Dir;
 
@@ -32,13 +46,11 @@ use crate::runtime::netpoll::Dir;
 /// });
 /// ```
 pub struct UdpSocket {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::net::UdpSocket,
+    sock: Socket<std::net::UdpSocket>,
 }
 
 impl UdpSocket {
-    super::fd::deadline_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+    socket::socket_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
  # impl Ops for goroutines::net::UdpSocket { fn read_one(&self) -> std::io::Result<usize> { self.recv(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { self.send(b\"x\") } }
  let a = goroutines::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
  let b = goroutines::net::UdpSocket::bind(\"127.0.0.1:0\").unwrap();
@@ -56,10 +68,8 @@ impl UdpSocket {
     /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let s = each_addr(addr, |a| std::net::UdpSocket::bind(a))?;
-        s.set_nonblocking(true)?;
         Ok(UdpSocket {
-            io: PollIo::new(s.as_raw_fd()),
-            inner: s,
+            sock: Socket::from_std(s)?,
         })
     }
 
@@ -80,7 +90,7 @@ impl UdpSocket {
     /// assert_eq!(b.recv(&mut buf).unwrap(), 2);
     /// ```
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(addr, |a| self.inner.connect(a))
+        each_addr(addr, |a| self.sock.inner.connect(a))
     }
 
     /// Sends to the connected address; returns the bytes sent.
@@ -95,7 +105,7 @@ impl UdpSocket {
     /// assert_eq!(a.send(b"self").unwrap(), 4);
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Dir::Write, || self.inner.send(buf))
+        self.sock.io.io(Dir::Write, || self.sock.inner.send(buf))
     }
 
     /// Receives one datagram from the connected address; returns its length (truncated to
@@ -112,7 +122,7 @@ impl UdpSocket {
     /// assert_eq!(a.recv(&mut buf).unwrap(), 4);
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || self.inner.recv(buf))
+        self.sock.io.io(Dir::Read, || self.sock.inner.recv(buf))
     }
 
     /// Sends one datagram to `addr` (the first address it resolves to).
@@ -131,7 +141,9 @@ impl UdpSocket {
                 "no addresses to send data to",
             ));
         };
-        self.io.io(Dir::Write, || self.inner.send_to(buf, to))
+        self.sock
+            .io
+            .io(Dir::Write, || self.sock.inner.send_to(buf, to))
     }
 
     /// Receives one datagram; returns its length (truncated to `buf`) and its source.
@@ -147,7 +159,9 @@ impl UdpSocket {
     /// assert_eq!((n, from), (1, a.local_addr().unwrap()));
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.io(Dir::Read, || self.inner.recv_from(buf))
+        self.sock
+            .io
+            .io(Dir::Read, || self.sock.inner.recv_from(buf))
     }
 
     /// The address this socket is bound to.
@@ -160,7 +174,7 @@ impl UdpSocket {
     /// assert!(a.local_addr().unwrap().ip().is_loopback());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.sock.inner.local_addr()
     }
 
     /// The connected address.
@@ -173,81 +187,7 @@ impl UdpSocket {
     /// assert!(a.peer_addr().is_err());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
-    }
-
-    /// A second handle to the same socket (a `dup` of the fd), starting with this handle's
-    /// timeouts.
-    ///
-    /// # Errors
-    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
-    ///
-    /// ```
-    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// let b = a.try_clone().unwrap();
-    /// assert_eq!(a.local_addr().unwrap(), b.local_addr().unwrap());
-    /// ```
-    pub fn try_clone(&self) -> io::Result<UdpSocket> {
-        let inner = self.inner.try_clone()?;
-        let io = self.io.clone_for(inner.as_raw_fd());
-        Ok(UdpSocket { io, inner })
-    }
-
-    /// Sets the timeout of each receive (`TimedOut` when it passes; `None` waits forever).
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// a.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
-    /// let e = a.recv_from(&mut [0u8; 8]).unwrap_err();
-    /// assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
-    /// ```
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Read, dur)
-    }
-
-    /// Sets the timeout of each send.
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// a.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
-    /// assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_secs(1)));
-    /// ```
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Write, dur)
-    }
-
-    /// The receive timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// assert_eq!(a.read_timeout().unwrap(), None);
-    /// ```
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Read))
-    }
-
-    /// The send timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let a = goroutines::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    /// assert_eq!(a.write_timeout().unwrap(), None);
-    /// ```
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Write))
+        self.sock.inner.peer_addr()
     }
 
     /// Converts into std's socket, switched back to blocking mode.
@@ -258,10 +198,7 @@ impl UdpSocket {
     /// assert!(s.local_addr().is_ok());
     /// ```
     pub fn into_std(self) -> std::net::UdpSocket {
-        let UdpSocket { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
@@ -278,33 +215,13 @@ impl From<std::net::UdpSocket> for UdpSocket {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(s: std::net::UdpSocket) -> UdpSocket {
-        s.set_nonblocking(true)
-            .expect("goroutines::net: cannot make the socket non-blocking");
         UdpSocket {
-            io: PollIo::new(s.as_raw_fd()),
-            inner: s,
+            sock: Socket::from_std_or_panic(s),
         }
     }
 }
 
-impl From<UdpSocket> for std::net::UdpSocket {
-    /// [`UdpSocket::into_std`].
-    fn from(s: UdpSocket) -> std::net::UdpSocket {
-        s.into_std()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(UdpSocket, std::net::UdpSocket);
 
 impl std::fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

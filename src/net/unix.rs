@@ -1,14 +1,36 @@
 //! Unix domain stream sockets: [`UnixListener`] and [`UnixStream`], shaped like std's
 //! `std::os::unix::net` types.
+//!
+//! Both are a `Socket` (`socket.rs`) around the std type; this file holds what is theirs:
+//! binding a path, accepting, connecting, and `pair`. Timeouts, deadlines, `shutdown`,
+//! `try_clone`, `Read`/`Write` and the fd conversions are the socket core's.
+//!
+//! # How the calls work
+//! - `bind` makes a non-blocking socket (`sys::socket`), binds the path (`RawAddr::from_path`
+//!   rejects a path too long for `sun_path` or with a NUL byte) and listens with a backlog of
+//!   4096, as for TCP. It does not remove a stale socket file: as in std, that is `AddrInUse`.
+//! - `accept` is `accept4` inside `PollIo::io`, skipping `ECONNABORTED` as TCP does; the peer
+//!   address is read from the new socket.
+//! - `connect` differs from TCP's: a Unix socket has no pending connect, and a listener whose
+//!   backlog is full answers `EAGAIN`. The call then parks for a millisecond and tries again
+//!   (sleeps, on a plain thread); an `EINPROGRESS`, which Linux does not document for Unix
+//!   sockets, is waited out as for TCP.
+//!
+//! # Invariants
+//! Every fd is non-blocking before any goroutine waits on it: the ones this file makes are
+//! created so, and those from std (`pair`, `From`) are switched by `Socket::from_std`.
+//!
+//! Rejected: std's `UnixStream::connect` (a blocking connect that waits in the kernel, with
+//! the thread, while the listener's backlog is full), and a readiness wait for the `EAGAIN`
+//! case (the readiness of an unconnected socket says nothing about the listener's backlog).
 
-use std::io::{self, Read, Write};
-use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::fd::PollIo;
+use super::socket::{self, Socket};
 use super::sys::{self, RawAddr};
 use crate::runtime::netpoll::Dir;
 use crate::runtime::park::{self, WaitReason};
@@ -41,9 +63,7 @@ use crate::runtime::park::{self, WaitReason};
 /// });
 /// ```
 pub struct UnixListener {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::os::unix::net::UnixListener,
+    sock: Socket<std::os::unix::net::UnixListener>,
 }
 
 impl UnixListener {
@@ -65,8 +85,7 @@ impl UnixListener {
         let fd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
         sys::bind_listen(&fd, &addr, false)?;
         Ok(UnixListener {
-            io: PollIo::new(fd.as_raw_fd()),
-            inner: std::os::unix::net::UnixListener::from(fd),
+            sock: Socket::new(std::os::unix::net::UnixListener::from(fd)),
         })
     }
 
@@ -86,15 +105,15 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let fd = self.inner.as_raw_fd();
-        let (s, _) = self.io.io(Dir::Read, || loop {
+        let fd = self.sock.inner.as_raw_fd();
+        let (s, _) = self.sock.io.io(Dir::Read, || loop {
             match sys::accept(fd) {
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
                 r => return r,
             }
         })?;
         let s = UnixStream::from_owned(s);
-        let addr = s.inner.peer_addr()?;
+        let addr = s.sock.inner.peer_addr()?;
         Ok((s, addr))
     }
 
@@ -127,7 +146,7 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.sock.inner.local_addr()
     }
 
     /// A second listener on the same socket (a `dup` of the fd).
@@ -143,10 +162,8 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn try_clone(&self) -> io::Result<UnixListener> {
-        let inner = self.inner.try_clone()?;
         Ok(UnixListener {
-            io: PollIo::new(inner.as_raw_fd()),
-            inner,
+            sock: self.sock.try_clone()?,
         })
     }
 
@@ -161,10 +178,7 @@ impl UnixListener {
     /// std::fs::remove_file(&path).unwrap();
     /// ```
     pub fn into_std(self) -> std::os::unix::net::UnixListener {
-        let UnixListener { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
@@ -184,33 +198,13 @@ impl From<std::os::unix::net::UnixListener> for UnixListener {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(l: std::os::unix::net::UnixListener) -> UnixListener {
-        l.set_nonblocking(true)
-            .expect("goroutines::net: cannot make the socket non-blocking");
         UnixListener {
-            io: PollIo::new(l.as_raw_fd()),
-            inner: l,
+            sock: Socket::from_std_or_panic(l),
         }
     }
 }
 
-impl From<UnixListener> for std::os::unix::net::UnixListener {
-    /// [`UnixListener::into_std`].
-    fn from(l: UnixListener) -> std::os::unix::net::UnixListener {
-        l.into_std()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(UnixListener, std::os::unix::net::UnixListener);
 
 impl std::fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -252,21 +246,18 @@ impl Iterator for UnixIncoming<'_> {
 /// });
 /// ```
 pub struct UnixStream {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::os::unix::net::UnixStream,
+    sock: Socket<std::os::unix::net::UnixStream>,
 }
 
 impl UnixStream {
-    super::fd::deadline_methods!(" # use std::io::{Read, Write};
+    socket::socket_methods!(shutdown, " # use std::io::{Read, Write};
  # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
  # impl Ops for goroutines::net::UnixStream { fn read_one(&self) -> std::io::Result<usize> { let mut s = self; s.read(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { let mut s = self; s.write(b\"x\") } }
  let (a, b) = goroutines::net::UnixStream::pair().unwrap();");
 
     fn from_owned(fd: OwnedFd) -> UnixStream {
         UnixStream {
-            io: PollIo::new(fd.as_raw_fd()),
-            inner: std::os::unix::net::UnixStream::from(fd),
+            sock: Socket::new(std::os::unix::net::UnixStream::from(fd)),
         }
     }
 
@@ -291,8 +282,8 @@ impl UnixStream {
                 Ok(false) => {
                     // EINPROGRESS is not documented for Unix sockets; wait as for TCP.
                     let s = UnixStream::from_owned(fd);
-                    let raw = s.inner.as_raw_fd();
-                    s.io.io(Dir::Write, || match sys::take_error(raw)? {
+                    let raw = s.sock.inner.as_raw_fd();
+                    s.sock.io.io(Dir::Write, || match sys::take_error(raw)? {
                         Some(e) => Err(e),
                         None => Ok(()),
                     })?;
@@ -339,7 +330,7 @@ impl UnixStream {
     /// assert!(a.peer_addr().unwrap().is_unnamed());
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        self.sock.inner.peer_addr()
     }
 
     /// The address of this end.
@@ -352,95 +343,7 @@ impl UnixStream {
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-
-    /// Shuts down the read half, the write half or both.
-    ///
-    /// # Errors
-    /// The error of `shutdown(2)`.
-    ///
-    /// ```
-    /// use std::io::Read;
-    /// let (a, mut b) = goroutines::net::UnixStream::pair().unwrap();
-    /// a.shutdown(std::net::Shutdown::Write).unwrap();
-    /// assert_eq!(b.read(&mut [0u8; 4]).unwrap(), 0);
-    /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
-    }
-
-    /// A second handle to the same connection (a `dup` of the fd), starting with this handle's
-    /// timeouts.
-    ///
-    /// # Errors
-    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
-    /// assert!(a.try_clone().is_ok());
-    /// ```
-    pub fn try_clone(&self) -> io::Result<UnixStream> {
-        let inner = self.inner.try_clone()?;
-        let io = self.io.clone_for(inner.as_raw_fd());
-        Ok(UnixStream { io, inner })
-    }
-
-    /// Sets the timeout of each read (`TimedOut` when it passes; `None` waits forever).
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::io::Read;
-    /// use std::time::Duration;
-    /// let (mut a, _b) = goroutines::net::UnixStream::pair().unwrap();
-    /// a.set_read_timeout(Some(Duration::from_millis(5))).unwrap();
-    /// assert_eq!(a.read(&mut [0u8; 1]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
-    /// ```
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Read, dur)
-    }
-
-    /// Sets the timeout of each write.
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
-    /// a.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
-    /// assert_eq!(a.write_timeout().unwrap(), Some(Duration::from_secs(1)));
-    /// ```
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Write, dur)
-    }
-
-    /// The read timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
-    /// assert_eq!(a.read_timeout().unwrap(), None);
-    /// ```
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Read))
-    }
-
-    /// The write timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixStream::pair().unwrap();
-    /// assert_eq!(a.write_timeout().unwrap(), None);
-    /// ```
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Write))
+        self.sock.inner.local_addr()
     }
 
     /// Converts into std's stream, switched back to blocking mode.
@@ -451,61 +354,11 @@ impl UnixStream {
     /// assert!(a.peer_addr().is_ok());
     /// ```
     pub fn into_std(self) -> std::os::unix::net::UnixStream {
-        let UnixStream { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || (&self.inner).read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || (&self.inner).read_vectored(bufs))
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Dir::Write, || (&self.inner).write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.io
-            .io(Dir::Write, || (&self.inner).write_vectored(bufs))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+socket::stream_io!(UnixStream);
 
 impl From<std::os::unix::net::UnixStream> for UnixStream {
     /// Takes over a std stream, switching it to non-blocking mode.
@@ -520,33 +373,13 @@ impl From<std::os::unix::net::UnixStream> for UnixStream {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(s: std::os::unix::net::UnixStream) -> UnixStream {
-        s.set_nonblocking(true)
-            .expect("goroutines::net: cannot make the socket non-blocking");
         UnixStream {
-            io: PollIo::new(s.as_raw_fd()),
-            inner: s,
+            sock: Socket::from_std_or_panic(s),
         }
     }
 }
 
-impl From<UnixStream> for std::os::unix::net::UnixStream {
-    /// [`UnixStream::into_std`].
-    fn from(s: UnixStream) -> std::os::unix::net::UnixStream {
-        s.into_std()
-    }
-}
-
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(UnixStream, std::os::unix::net::UnixStream);
 
 impl std::fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

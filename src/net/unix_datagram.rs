@@ -2,13 +2,11 @@
 //! `std::os::unix::net::UnixDatagram`, with receives and sends that park the goroutine.
 
 use std::io;
-use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
-use super::fd::PollIo;
+use super::socket::{self, Socket};
 use crate::runtime::netpoll::Dir;
 
 /// A Unix datagram socket (std's `UnixDatagram`, non-blocking underneath).
@@ -31,21 +29,17 @@ use crate::runtime::netpoll::Dir;
 /// });
 /// ```
 pub struct UnixDatagram {
-    // Field order matters: `io` deregisters the fd before `inner` closes it.
-    io: PollIo,
-    inner: std::os::unix::net::UnixDatagram,
+    sock: Socket<std::os::unix::net::UnixDatagram>,
 }
 
 impl UnixDatagram {
-    super::fd::deadline_methods!(" # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
+    socket::socket_methods!(shutdown, " # trait Ops { fn read_one(&self) -> std::io::Result<usize>; fn write_one(&self) -> std::io::Result<usize>; }
  # impl Ops for goroutines::net::UnixDatagram { fn read_one(&self) -> std::io::Result<usize> { self.recv(&mut [0u8; 1]) } fn write_one(&self) -> std::io::Result<usize> { self.send(b\"x\") } }
  let (a, b) = goroutines::net::UnixDatagram::pair().unwrap();");
 
     fn wrap(inner: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        inner.set_nonblocking(true)?;
         Ok(UnixDatagram {
-            io: PollIo::new(inner.as_raw_fd()),
-            inner,
+            sock: Socket::from_std(inner)?,
         })
     }
 
@@ -99,7 +93,7 @@ impl UnixDatagram {
     /// assert!(s.connect("/nonexistent/d.sock").is_err());
     /// ```
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
-        self.inner.connect(path)
+        self.sock.inner.connect(path)
     }
 
     /// The socket's own address.
@@ -111,7 +105,7 @@ impl UnixDatagram {
     /// assert!(goroutines::net::UnixDatagram::unbound().unwrap().local_addr().unwrap().is_unnamed());
     /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
+        self.sock.inner.local_addr()
     }
 
     /// The address of the connected peer.
@@ -124,7 +118,7 @@ impl UnixDatagram {
     /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
     /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.peer_addr()
+        self.sock.inner.peer_addr()
     }
 
     /// Receives one datagram and the address it came from, parking until one arrives.
@@ -139,7 +133,9 @@ impl UnixDatagram {
     /// assert_eq!(n, 2);
     /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.io(Dir::Read, || self.inner.recv_from(buf))
+        self.sock
+            .io
+            .io(Dir::Read, || self.sock.inner.recv_from(buf))
     }
 
     /// Receives one datagram (truncated to `buf`), parking until one arrives.
@@ -154,7 +150,7 @@ impl UnixDatagram {
     /// assert_eq!(b.recv(&mut [0u8; 4]).unwrap_err().kind(), std::io::ErrorKind::TimedOut);
     /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Dir::Read, || self.inner.recv(buf))
+        self.sock.io.io(Dir::Read, || self.sock.inner.recv(buf))
     }
 
     /// Sends one datagram to the socket bound at `path`.
@@ -169,7 +165,9 @@ impl UnixDatagram {
     /// ```
     pub fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
         let path = path.as_ref();
-        self.io.io(Dir::Write, || self.inner.send_to(buf, path))
+        self.sock
+            .io
+            .io(Dir::Write, || self.sock.inner.send_to(buf, path))
     }
 
     /// Sends one datagram to the connected peer.
@@ -182,87 +180,7 @@ impl UnixDatagram {
     /// assert_eq!(e.kind(), std::io::ErrorKind::NotConnected);
     /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Dir::Write, || self.inner.send(buf))
-    }
-
-    /// Shuts down reads, writes or both; a goroutine parked in `recv` wakes with 0 bytes.
-    ///
-    /// # Errors
-    /// The error of `shutdown(2)`.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// a.shutdown(std::net::Shutdown::Both).unwrap();
-    /// ```
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.inner.shutdown(how)
-    }
-
-    /// A second handle to the same socket, with the same timeouts.
-    ///
-    /// # Errors
-    /// The error of `fcntl(F_DUPFD_CLOEXEC)`.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// assert!(a.try_clone().is_ok());
-    /// ```
-    pub fn try_clone(&self) -> io::Result<UnixDatagram> {
-        let inner = self.inner.try_clone()?;
-        let io = self.io.clone_for(inner.as_raw_fd());
-        Ok(UnixDatagram { io, inner })
-    }
-
-    /// Sets the timeout of each receive (`TimedOut` when it passes; `None` waits forever).
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// assert!(a.set_read_timeout(Some(std::time::Duration::ZERO)).is_err());
-    /// ```
-    pub fn set_read_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Read, dur)
-    }
-
-    /// Sets the timeout of each send.
-    ///
-    /// # Errors
-    /// `InvalidInput` for `Some(Duration::ZERO)`, as std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// a.set_write_timeout(Some(std::time::Duration::from_secs(1))).unwrap();
-    /// ```
-    pub fn set_write_timeout(&self, dur: Option<Duration>) -> io::Result<()> {
-        self.io.set_timeout(Dir::Write, dur)
-    }
-
-    /// The receive timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.read_timeout().unwrap(), None);
-    /// ```
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Read))
-    }
-
-    /// The send timeout.
-    ///
-    /// # Errors
-    /// None today; `io::Result` as in std.
-    ///
-    /// ```
-    /// let (a, _b) = goroutines::net::UnixDatagram::pair().unwrap();
-    /// assert_eq!(a.write_timeout().unwrap(), None);
-    /// ```
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.io.timeout(Dir::Write))
+        self.sock.io.io(Dir::Write, || self.sock.inner.send(buf))
     }
 
     /// The pending socket error (`SO_ERROR`), if any.
@@ -275,7 +193,7 @@ impl UnixDatagram {
     /// assert!(a.take_error().unwrap().is_none());
     /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.inner.take_error()
+        self.sock.inner.take_error()
     }
 
     /// Converts into std's socket, switched back to blocking mode.
@@ -286,10 +204,7 @@ impl UnixDatagram {
     /// assert!(a.peer_addr().is_ok());
     /// ```
     pub fn into_std(self) -> std::os::unix::net::UnixDatagram {
-        let UnixDatagram { io, inner } = self;
-        drop(io);
-        let _ = inner.set_nonblocking(false);
-        inner
+        self.sock.into_std()
     }
 }
 
@@ -300,28 +215,13 @@ impl From<std::os::unix::net::UnixDatagram> for UnixDatagram {
     /// If the socket cannot be made non-blocking (it is not a valid socket).
     #[track_caller]
     fn from(s: std::os::unix::net::UnixDatagram) -> UnixDatagram {
-        UnixDatagram::wrap(s).expect("goroutines::net: cannot make the socket non-blocking")
+        UnixDatagram {
+            sock: Socket::from_std_or_panic(s),
+        }
     }
 }
 
-impl From<UnixDatagram> for std::os::unix::net::UnixDatagram {
-    /// [`UnixDatagram::into_std`].
-    fn from(s: UnixDatagram) -> std::os::unix::net::UnixDatagram {
-        s.into_std()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket::fd_impls!(UnixDatagram, std::os::unix::net::UnixDatagram);
 
 impl std::fmt::Debug for UnixDatagram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

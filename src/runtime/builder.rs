@@ -1,4 +1,25 @@
 //! Configuration: `Builder`, and the environment variables that set its defaults.
+//!
+//! A `Builder` holds only what the caller set (`Option`s); `build` resolves each setting in one
+//! order: the explicit setting, then the environment (`GOMAXPROCS`, `GOROUTINES_STACK_SIZE`,
+//! and `GOROUTINES_DEBUG` parsed by `debug::from_env` for deadlock, sigquit, schedtrace,
+//! scheddetail and the panic policy), then the default. It then makes the `Sched` and turns on
+//! what was asked for (the SIGQUIT dump, the schedtrace thread, the trace from the environment).
+//!
+//! # Invariants
+//! - Nothing out of range is silently clamped: a value out of range, set or from the
+//!   environment, makes `build` return `InvalidInput` with a message naming the setting (or
+//!   variable) and the value. The only adjustments are the CPU count capped at `MAX_PROCS`
+//!   when `GOMAXPROCS` is unset, and the stack size rounded up to whole pages.
+//! - The environment is read in `build`, not in `new`: a builder made before `set_var` sees
+//!   the variable.
+//! - Only `migrate_goroutines` is `unsafe` (it lets goroutines that hold `!Send` values on their
+//!   stacks resume on another OS thread; docs/soundness.md).
+//!
+//! Rejected: attributes on `#[goroutines::main]` for each setting (a growing macro syntax that
+//! programs could not set at run time; the macro takes none and the builder is ordinary code);
+//! panicking on a bad environment variable (a library should not kill a process over its
+//! environment; `goroutines::run` turns the error into a panic with the same message).
 
 use std::io;
 use std::time::Duration;

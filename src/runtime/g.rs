@@ -193,7 +193,9 @@ pub(crate) struct G {
 // home M once started (`home`), unless its author vouched for it with an `unsafe` opt-in to
 // migration (docs/soundness.md).
 unsafe impl Send for G {}
-// SAFETY: as above.
+// SAFETY: a shared `&G` reaches the non-Sync fields only through the owner rule above (the
+// goroutine itself or its owning M); every other field is an atomic, `Sync` itself
+// (`sched`), or plain data fixed at spawn (`id`, `migratable`, `spawn_site`, `parent`, `name`).
 unsafe impl Sync for G {}
 
 impl G {
@@ -289,7 +291,8 @@ impl G {
     /// The caller is the M that owns this G (module docs) and no other reference to the
     /// coroutine is live.
     pub(crate) unsafe fn install(&self, co: Co) {
-        // SAFETY: exclusive access per the caller's contract.
+        // SAFETY: the caller is the M that owns this G and holds no other reference to the
+        // coroutine, so this write aliases nothing.
         unsafe { *self.co.get() = Some(ManuallyDrop::new(co)) };
     }
 
@@ -298,7 +301,7 @@ impl G {
     /// # Safety
     /// As for `install`: the caller owns this G.
     pub(crate) unsafe fn install_pending(&self, stack: Stack, f: Box<dyn FnOnce() + Send>) {
-        // SAFETY: exclusive access per the caller's contract.
+        // SAFETY: the caller is the M that owns this G; only the owner touches `pending`.
         unsafe { *self.pending.get() = Some((stack, f)) };
     }
 
@@ -307,7 +310,7 @@ impl G {
     /// # Safety
     /// As for `install`: the caller owns this G.
     pub(crate) unsafe fn take_pending(&self) -> Option<(Stack, Box<dyn FnOnce() + Send>)> {
-        // SAFETY: exclusive access per the caller's contract.
+        // SAFETY: the caller is the M that owns this G; only the owner touches `pending`.
         unsafe { (*self.pending.get()).take() }
     }
 
@@ -315,7 +318,8 @@ impl G {
     /// As for `install`: the caller owns this G.
     #[allow(clippy::mut_from_ref)]
     pub(crate) unsafe fn coroutine(&self) -> &mut Option<ManuallyDrop<Co>> {
-        // SAFETY: exclusive access per the caller's contract.
+        // SAFETY: the caller is the M that owns this G and holds no other reference to the
+        // coroutine, so the `&mut` is unique while it is used.
         unsafe { &mut *self.co.get() }
     }
 
@@ -405,7 +409,8 @@ pub(crate) fn in_goroutine() -> bool {
 #[inline(never)]
 pub(crate) fn current_id() -> Option<GoroutineId> {
     let p = CURRENT_G.with(|c| c.get());
-    // SAFETY: as in `current`: the M keeps the G alive while the pointer is set.
+    // SAFETY: a non-null CURRENT_G points to the G this M is running, and the M holds a
+    // strong count on it for as long as the pointer is set, so reading `id` is sound.
     (!p.is_null()).then(|| unsafe { (*p).id })
 }
 

@@ -10,6 +10,28 @@
 //! reference goes (the goroutine has ended and its handle was joined or dropped), it tells the
 //! scope, after dropping an unjoined result, so that the result's destructor, which may borrow
 //! from the scope, has run before `scope` returns (std's `thread::Packet` does the same).
+//!
+//! # States (`State`, under the packet's lock)
+//! - `Running(joiner)`: the goroutine runs; `joiner` is the parked `join` or the polled
+//!   `JoinFuture` to wake.
+//! - `Done(result)`: the goroutine ended; the result waits for a joiner.
+//! - `Taken`: a joiner took the result (a handle is joined once: `join` takes `self`).
+//! - `Detached`: the handle was dropped first; `complete` then drops the result itself, on the
+//!   goroutine, and under `PanicPolicy::Abort` a panic ends the process.
+//!
+//! # Invariants
+//! - The result (a user value) is never dropped under the packet's lock: `complete` releases
+//!   the lock before dropping a detached result, and a handle dropped after completion leaves
+//!   the result in the packet, dropped with it (by `Drop for Packet` for a scoped goroutine)
+//!   when the last reference goes, with no lock held.
+//! - `finished` is set (Release) before the done channel is looked for, and `done_chan` checks
+//!   it under the `done` lock (Acquire), so a done channel is closed exactly once either way.
+//! - Wake-ups are issued after the state lock is released.
+//!
+//! Rejected: a channel carrying the result (`join` would allocate a channel per goroutine even
+//! when nobody joins; the done channel is made only when `done()` is called); std's
+//! `JoinHandle` API alone (Go programs select on a goroutine's end, hence `done()`, and wait
+//! with a deadline, hence `join_timeout`).
 
 use std::any::Any;
 use std::future::{Future, IntoFuture};

@@ -245,7 +245,7 @@ impl Poller {
         if epfd < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: as above.
+        // SAFETY: eventfd takes no pointers; it returns a new fd or -1.
         let evfd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if evfd < 0 {
             let e = io::Error::last_os_error();

@@ -269,7 +269,9 @@ fn install_guard(addr: usize) -> io::Result<()> {
         unsafe { libc::madvise(addr as *mut _, page, MADV_GUARD_INSTALL) == 0 }
     });
     if use_advice {
-        // SAFETY: as above; installing a guard on a page already guarded (the probe) is a no-op.
+        // SAFETY: `addr` is the first page of a slot of an arena we own and that nothing uses;
+        // madvise takes no pointer it dereferences, and installing a guard on a page already
+        // guarded (the probe) is a no-op.
         if unsafe { libc::madvise(addr as *mut _, page, MADV_GUARD_INSTALL) } == 0 {
             return Ok(());
         }

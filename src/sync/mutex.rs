@@ -1,4 +1,35 @@
 //! `Mutex<T>`: Go's `sync.Mutex` (normal and starvation modes) holding a value.
+//!
+//! The lock is `RawMutex`: one `AtomicI32` state word (LOCKED, WOKEN, STARVING and a waiter
+//! count, Go's `Mutex.state`) and a semaphore count parked on in `sema.rs`. `Mutex<T>` puts a
+//! value beside it and hands it out through a guard; `RwLock`'s writer lock and `Once` reuse
+//! `RawMutex` alone.
+//!
+//! # Protocol (Go's `lockSlow`/`unlockSlow`)
+//! 1. `lock`: one compare-and-swap from 0 to LOCKED; uncontended, that is all.
+//! 2. Contended, normal mode: spin a few rounds while the holder runs on another P
+//!    (`runtime::can_spin`), setting WOKEN so that an unlock does not also wake a sleeper; then
+//!    count ourselves as a waiter and park on the semaphore (FIFO; a waiter woken before goes
+//!    back to the front).
+//! 3. `unlock`: subtract LOCKED; if waiters remain and none is WOKEN, take one off the count,
+//!    set WOKEN and `semrelease` it. The woken waiter competes with newcomers from step 2.
+//! 4. A waiter that has waited over `STARVATION_THRESHOLD` (1 ms) sets STARVING. From then on
+//!    unlock hands the lock straight to the oldest waiter (`semrelease` with hand-off, LOCKED
+//!    left clear for it to set), newcomers queue instead of taking it, and the last waiter, or
+//!    one that waited under the threshold, switches back to normal mode.
+//! 5. `lock_async` runs step 2 without the spinning as a state machine (`RawLockAsync`) whose
+//!    waits are `AsyncSemaWaiter`s; dropping it mid-way undoes its part (its type's docs).
+//!
+//! # Invariants
+//! LOCKED is set exactly while someone owns the lock, except during a starvation hand-off (see
+//! `RawMutex`); the waiter count counts goroutines parked or about to park on `sema`; nothing
+//! runs under a runtime lock here, and the value's own code runs only in the holder's frame.
+//!
+//! Rejected: poisoning (Go has none, and a panicking holder's guard unlocks on unwind: see the
+//! type's docs); a `std::sync::Mutex` (it blocks the OS thread, and with it every goroutine
+//! queued on the P); a queue inside each mutex (the address-keyed semaphore table keeps
+//! `Mutex<()>` at eight bytes); spinning without the P check (on one P the holder cannot run
+//! while we spin).
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -131,6 +162,8 @@ impl RawMutex {
                     let start = *wait_start.get_or_insert_with(Instant::now);
                     semacquire(&self.sema, lifo, reason);
                     starving = starving || start.elapsed() > STARVATION_THRESHOLD;
+                    // Acquire: after a hand-off (STARVING) the lock is ours without a CAS, so
+                    // this load pairs with the unlocker's Release in `unlock`.
                     old = self.state.load(Ordering::Acquire);
                     if old & STARVING != 0 {
                         // Handed off: the lock is ours, but LOCKED is clear and we are still
@@ -311,6 +344,8 @@ impl RawLockAsync {
     fn after_wake(&mut self, m: &RawMutex) -> bool {
         let start = self.wait_start.unwrap_or_else(Instant::now);
         self.starving = self.starving || start.elapsed() > STARVATION_THRESHOLD;
+        // Acquire: as in `lock_slow`, pairs with the unlocker's Release in `unlock` when a
+        // hand-off made the lock ours.
         let old = m.state.load(Ordering::Acquire);
         if old & STARVING != 0 {
             m.finish_handoff(old, self.starving);
@@ -375,6 +410,7 @@ impl RawMutex {
             // Handed the lock: take it and give it back.
             let start = l.wait_start.unwrap_or_else(Instant::now);
             let starving = l.starving || start.elapsed() > STARVATION_THRESHOLD;
+            // Acquire: the hand-off made the lock ours; pairs with the unlocker's Release.
             self.finish_handoff(self.state.load(Ordering::Acquire), starving);
             // SAFETY: the hand-off made the lock ours.
             unsafe { self.unlock() };
@@ -459,7 +495,8 @@ pub struct Mutex<T: ?Sized> {
 // SAFETY: the mutex hands out access to `T` to one holder at a time, possibly on another thread,
 // so `T: Send` is what moving or sharing the mutex requires (as for `std::sync::Mutex`).
 unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: as above: shared `&Mutex<T>` gives exclusive access to `T` to one thread at a time.
+// SAFETY: shared `&Mutex<T>` gives exclusive access to `T` to one thread at a time (the lock
+// protocol of `RawMutex`), never `&T` to two at once, so `T: Send` suffices, as for std's.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {

@@ -89,6 +89,8 @@ impl Once {
     /// ```
     #[inline]
     pub fn is_completed(&self) -> bool {
+        // Acquire: pairs with the Release store in `Finish::drop`, so a caller that sees `true`
+        // sees `f`'s effects.
         self.done.load(Ordering::Acquire)
     }
 }

@@ -74,7 +74,9 @@ pub struct RwLock<T: ?Sized> {
 // SAFETY: a writer gets `&mut T` on its own thread (needs `T: Send`); readers share `&T` across
 // threads (needs `T: Sync`). Same bounds as `std::sync::RwLock`.
 unsafe impl<T: ?Sized + Send> Send for RwLock<T> {}
-// SAFETY: as above.
+// SAFETY: through `&RwLock<T>` one thread at a time may get `&mut T` (a write lock: `T: Send`,
+// since that thread may not be the one that made `T`) and many may hold `&T` at once (read
+// locks: `T: Sync`). Same bounds as `std::sync::RwLock`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 
 impl<T> RwLock<T> {
@@ -139,7 +141,8 @@ impl<T: ?Sized> RwLock<T> {
             if c < 0 {
                 return None;
             }
-            // Acquire: as in `read`.
+            // Acquire: pairs with the Release of the writer's unlock (adding `MAX_READERS`
+            // back), so the writer's writes are visible to this reader.
             match self.reader_count.compare_exchange_weak(
                 c,
                 c + 1,
@@ -188,7 +191,9 @@ impl<T: ?Sized> RwLock<T> {
         // Announce the pending writer to readers. AcqRel: Acquire pairs with the Release of
         // readers leaving (`read_unlock`).
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
-        // Wait for the active readers, if any.
+        // Wait for the active readers, if any. AcqRel: pairs with the readers' AcqRel decrement
+        // in `read_unlock_slow`; a result of zero means they all left, and Acquire makes their
+        // reads happen before our writes without the semaphore.
         if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
             semacquire(&self.writer_sem, false, WaitReason::SyncRWMutexLock);
         }
@@ -288,7 +293,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 // SAFETY: a read guard gives only `&T`, on whichever thread holds it: `T: Sync` suffices for
 // both moving and sharing it. Read unlock from another thread is fine (no owner recorded).
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
-// SAFETY: as above.
+// SAFETY: a shared `&RwLockReadGuard` gives only `&T` as well, so `T: Sync` is again enough.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {

@@ -112,7 +112,9 @@ unsafe fn wake(w: *const Waiter, ticket: u32) {
     // SAFETY: per the contract the record is live until we store `woken`; we clone the unparker
     // before that store, because the owner may return (and its stack frame vanish) right after.
     let u = unsafe { (*(*w).unparker.get()).clone() };
-    // SAFETY: as above, still before the `woken` store.
+    // SAFETY: the record is live (the contract) and this runs before the `woken` store below,
+    // after which the owner may free it; `ticket` and `woken` are atomics, so the owner's
+    // concurrent Acquire load of `woken` is no data race.
     unsafe {
         (*w).ticket.store(ticket, Ordering::Relaxed);
         // Release: pairs with the Acquire load in `park_until_woken`.
@@ -265,6 +267,8 @@ fn bucket(addr: usize) -> &'static Bucket {
 /// Decrements `sema` if it is positive.
 #[inline]
 fn cansemacquire(sema: &AtomicU32) -> bool {
+    // SeqCst: the acquirer's read in step 2's Dekker pattern with `nwait` (module docs); a stale
+    // value costs only a failed compare-and-swap below.
     let mut v = sema.load(Ordering::SeqCst);
     loop {
         if v == 0 {
@@ -293,6 +297,8 @@ pub(crate) fn semacquire(sema: &AtomicU32, lifo: bool, reason: WaitReason) {
         // SeqCst: pairs with the SeqCst load of `nwait` in `semrelease` (module docs, step 2).
         b.nwait.fetch_add(1, Ordering::SeqCst);
         if cansemacquire(sema) {
+            // SeqCst: `nwait` is accessed only in step 2's SeqCst order (module docs); this
+            // un-counts us: we took the count and will not queue.
             b.nwait.fetch_sub(1, Ordering::SeqCst);
             return;
         }
@@ -320,6 +326,7 @@ pub(crate) fn semrelease(sema: &AtomicU32, handoff: bool) {
         return;
     }
     let mut q = lock_queue(&b.queue);
+    // SeqCst: the same Dekker read, again under the lock, where a counted waiter has queued.
     if b.nwait.load(Ordering::SeqCst) == 0 {
         return;
     }
@@ -327,6 +334,8 @@ pub(crate) fn semrelease(sema: &AtomicU32, handoff: bool) {
     if w.is_null() {
         return;
     }
+    // SeqCst: `nwait` is accessed only in step 2's SeqCst order (module docs); this
+    // un-counts the waiter just unlinked, under the bucket lock.
     b.nwait.fetch_sub(1, Ordering::SeqCst);
     drop(q);
     let ticket = u32::from(handoff && cansemacquire(sema));
@@ -357,7 +366,9 @@ pub(crate) struct AsyncSemaWaiter {
 // SAFETY: the record's raw links and cells are touched only under the bucket lock or, after
 // `woken`, by the owner alone (module docs); the unparker is `Send + Sync`.
 unsafe impl Send for AsyncSemaWaiter {}
-// SAFETY: as above; `&AsyncSemaWaiter` gives access to nothing.
+// SAFETY: the `&self` methods (`poll_woken`, `ticket`, `cancel`) read the atomics `woken` and
+// `ticket`, and touch `linked`, the links and the unparker only under the bucket lock, so two
+// threads sharing one cannot race on its cells.
 unsafe impl Sync for AsyncSemaWaiter {}
 
 impl AsyncSemaWaiter {
@@ -379,6 +390,8 @@ impl AsyncSemaWaiter {
         // SeqCst: pairs with the SeqCst load of `nwait` in `semrelease` (module docs, step 2).
         b.nwait.fetch_add(1, Ordering::SeqCst);
         if cansemacquire(sema) {
+            // SeqCst: `nwait` is accessed only in step 2's SeqCst order (module docs); this
+            // un-counts us: we took the count and will not queue.
             b.nwait.fetch_sub(1, Ordering::SeqCst);
             return None;
         }
@@ -429,6 +442,8 @@ impl AsyncSemaWaiter {
         unsafe {
             if *self.rec.linked.get() && decide() {
                 q.unlink(&*self.rec);
+                // SeqCst: `nwait` is accessed only in step 2's SeqCst order (module docs);
+                // this un-counts the record we unlinked, under the bucket lock.
                 b.nwait.fetch_sub(1, Ordering::SeqCst);
                 // The record is ours alone again: mark it settled for `Drop`.
                 self.rec.woken.store(true, Ordering::Relaxed);
@@ -465,6 +480,8 @@ impl Drop for AsyncSemaWaiter {
         unsafe {
             if *self.rec.linked.get() {
                 q.unlink(&*self.rec);
+                // SeqCst: `nwait` is accessed only in step 2's SeqCst order (module docs);
+                // this un-counts the record we unlinked, under the bucket lock.
                 b.nwait.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
@@ -534,9 +551,12 @@ impl NotifyList {
         }
         let mut q = lock_queue(&self.queue);
         let t = self.notify.load(Ordering::Relaxed);
+        // SeqCst: pairs with `add`; Relaxed would do for `notify` (written only under this lock).
         if t == self.wait.load(Ordering::SeqCst) {
             return;
         }
+        // SeqCst: pairs with the lock-free fast-path loads of `notify` here and in `notify_all`
+        // (`wait` reads it under the queue lock, which this store is under too).
         self.notify.store(t.wrapping_add(1), Ordering::SeqCst);
         // The ticket's owner may not have queued yet; then it will see `notify` past its ticket
         // in `wait` and not park.
@@ -550,11 +570,15 @@ impl NotifyList {
 
     /// Wakes every waiter with a ticket taken so far.
     pub(crate) fn notify_all(&self) {
+        // Fast path: no ticket taken since the last notification (SeqCst: the `wait` load pairs
+        // with `add`, the `notify` load with the stores under the queue lock).
         if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
             return;
         }
         let mut q = lock_queue(&self.queue);
         let chain = q.take_all();
+        // SeqCst: the `wait` load pairs with `add` (every ticket taken so far is released); the
+        // store pairs with the fast-path loads, as in `notify_one`.
         self.notify
             .store(self.wait.load(Ordering::SeqCst), Ordering::SeqCst);
         drop(q);
@@ -613,12 +637,13 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             L.wait(t2, WaitReason::SyncCondWait);
-            SECOND_DONE.store(true, Ordering::SeqCst);
+            // Relaxed: only the flag's own value is read below; nothing else is published.
+            SECOND_DONE.store(true, Ordering::Relaxed);
             tx.send(()).unwrap();
         });
         std::thread::sleep(Duration::from_millis(20));
         assert!(
-            !SECOND_DONE.load(Ordering::SeqCst),
+            !SECOND_DONE.load(Ordering::Relaxed),
             "notify_one released a second ticket"
         );
         L.notify_all();

@@ -259,7 +259,9 @@ impl Semaphore {
             // SAFETY: unqueued by us; the owner waits for `woken`, so the record is live until
             // the store below. Clone the unparker first: the owner may return right after.
             let u = unsafe { (*w.0).unparker.clone() };
-            // SAFETY: as above. Release: pairs with the waiter's Acquire load of `woken`.
+            // SAFETY: the record is still live (its owner waits for `woken`, and this is that
+            // store); `woken` is atomic, so the owner's concurrent load is no data race.
+            // Release: pairs with the waiter's Acquire load of `woken`.
             unsafe { (*w.0).woken.store(true, Ordering::Release) };
             u.unpark();
         }

@@ -1,4 +1,33 @@
 //! `WaitGroup`: Go's `sync.WaitGroup`.
+//!
+//! All the state is one `AtomicU64` (the task counter in the high half, the number of waiters
+//! in the low half, as Go's) and a semaphore count in `sema.rs`, behind an `Arc` that the
+//! clones share.
+//!
+//! # Protocol
+//! 1. `add(delta)` adds to the counter with one `fetch_add` (AcqRel: it publishes the task's
+//!    work, and the add that reaches zero sees every other task's). If the counter is still
+//!    positive, or nobody waits, that is all.
+//! 2. `wait` returns at once if the counter is zero; otherwise it counts itself as a waiter with
+//!    a compare-and-swap that fails if the counter changed, and parks on the semaphore.
+//! 3. The `add` that brings the counter to zero with `w` waiters resets the whole word to 0 and
+//!    releases the semaphore `w` times, one wake-up per waiter.
+//! 4. A woken `wait` checks that the word is still 0: a non-zero word means a new round began
+//!    before it could return, Go's "reused before previous Wait has returned".
+//!
+//! `wait_async` is step 2 and 4 as a future over an `AsyncSemaWaiter`; dropping it while
+//! queued takes its waiter registration back, or, if the counter already reached zero, takes
+//! the one release meant for it, so that nothing leaks into the next round. `go` is Go 1.25's
+//! `WaitGroup.Go`: `add(1)` and a guard that calls `done` even if the body panics.
+//!
+//! # Invariants
+//! The counter is never observed negative without a panic; the waiter count is only changed
+//! while the counter is non-zero, and reset together with it; every counted waiter gets exactly
+//! one release. Go's misuse checks are kept with Go's messages: they catch an `add` from zero
+//! racing a `wait`, and a group reused too early.
+//!
+//! Rejected: a `Mutex` + `Cond` pair (two locks on every `done`, where one atomic add does);
+//! a counter of `isize` (Go's is 32 bits, and its overflow message is kept).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -175,6 +204,9 @@ impl WaitGroup {
                 return;
             }
             // Register as a waiter.
+            // Relaxed on success: the wake-up that ends the wait comes through `semrelease`,
+            // which publishes everything before it (SeqCst). Acquire on failure: a `cur` with a
+            // zero counter returns at once, so it pairs with the Release of the zeroing `add`.
             match self.inner.state.compare_exchange_weak(
                 state,
                 state + 1,
@@ -340,6 +372,8 @@ impl Future for WaitFuture<'_> {
                 this.done = true;
                 return Poll::Ready(());
             }
+            // Orderings as in `wait`: Relaxed on success (the wake-up comes through
+            // `semrelease`), Acquire on failure (pairs with the Release of the zeroing `add`).
             match this.wg.inner.state.compare_exchange_weak(
                 state,
                 state + 1,

@@ -1,4 +1,28 @@
 //! `Ticker` and `tick`: periodic timers that drop ticks for slow receivers.
+//!
+//! A `Ticker` is one runtime timer (`RawTimer`) re-armed by its own action after every tick,
+//! with the same generation check as `timer.rs`: `State::live` names the arming that counts,
+//! and the action does nothing for any other.
+//!
+//! # Protocol
+//! 1. Firing, under the state lock: if the arming is live and due, send the time without
+//!    blocking (a full one-slot channel means a slow receiver, and the tick is dropped, as Go's
+//!    non-blocking send), then re-arm for the next multiple of the period after now, skipping
+//!    the ticks a late firing missed instead of delivering them in a burst.
+//! 2. `stop` and `reset`, under the same lock, clear `live` (or move the deadline) and drain
+//!    the channel, so that no tick from before the call is received afterwards (Go 1.23).
+//! 3. `reset` to a period that ends later than the current arming only moves `when`; the
+//!    action, finding itself early, re-arms for it (as `Timer::reset` does).
+//!
+//! # Invariants
+//! At most one arming is live; the action holds the runtime and its `RawTimer` weakly, so a
+//! ticker's entry in a heap keeps neither alive; no user code runs under the state lock or in
+//! the action (a tick is an `Instant`).
+//!
+//! Rejected: Go's leave-it-to-the-collector lifetime (Go 1.23 frees an unreferenced running
+//! ticker at GC; here dropping the `Ticker` stops it, which is why `tick` returns the `Ticker`
+//! and not only its channel); a buffered channel that keeps every tick (a slow receiver would
+//! fall ever further behind the clock).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

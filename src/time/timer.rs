@@ -1,4 +1,34 @@
 //! `Timer`, `after` and `after_func`: one-shot timers on the runtime's timer heaps.
+//!
+//! A `Timer` is a runtime timer (`RawTimer`, in a P's heap) whose action is `Shared`: what to do
+//! on firing (send the time on a one-slot channel, or start a goroutine running a function) and
+//! a `Slot` under a mutex that says which arming is live. The runtime only ever calls
+//! `FireGen::fire(gen)` with the generation of the arming that expired; this file decides
+//! whether that arming still counts.
+//!
+//! # Protocol (Go 1.23's synchronous timer channels)
+//! 1. Arming (`new`, `reset`) records the runtime arming's generation in `slot.live`; a zero
+//!    duration fires at once, one too large for an `Instant` records `NEVER` and arms nothing.
+//! 2. `stop` and `reset`, under the slot lock, clear `live`, stop the runtime timer and drain the
+//!    channel (`try_recv`). The action, under the same lock, fires only if `live` still holds its
+//!    generation. So once `stop` or `reset` returns, no value from before it can be received:
+//!    the channel behaves as if unbuffered, as in Go 1.23.
+//! 3. `reset` to a later deadline while armed only moves `slot.deadline`; the action, finding
+//!    itself early, re-arms for the real deadline (Go's timerModifiedLater), so repeated resets
+//!    of a busy timer cost a store, not a heap operation.
+//! 4. `after` needs none of this (nobody can stop it): its action holds a `WeakChan`, so a
+//!    channel that every receiver dropped is freed and its timer reports itself orphaned and
+//!    leaves the heap (Go 1.23 collects such timers too).
+//!
+//! # Invariants
+//! The channel's one slot is empty whenever an arming is made (drained under the lock), and only
+//! that arming's firing fills it. `Shared` holds the runtime and its own `RawTimer` weakly, so a
+//! timer left in a heap keeps neither alive. `after_func`'s function runs in a new goroutine,
+//! never on the M that runs timers and never under the slot lock (user code is a guest).
+//!
+//! Rejected: a channel with a buffer of one that stop leaves alone (Go before 1.23: a stale tick
+//! survives a `reset`, the bug Go 1.23 fixed); a new heap entry for every `reset` to a later
+//! deadline (a timeout pushed back on every request would fill the heap with stale entries).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

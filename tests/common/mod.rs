@@ -145,3 +145,17 @@ impl GapTicker {
         (worst, self.ticks.load(Ordering::Relaxed))
     }
 }
+
+/// Runs this test binary's test `name` alone in a child process (`--exact`, one test thread,
+/// output not captured) with `env` added to its environment, and returns what it printed and
+/// how it ended. The child tells it is the child by a variable in `env`; the tests that end
+/// the process (a deadlock, a stack overflow, a bad setting) are run this way.
+pub fn run_test_in_child(name: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let exe = std::env::current_exe().expect("the test binary's own path");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the test binary can run itself")
+}

@@ -79,7 +79,8 @@ pub(crate) fn capture() -> Regs {
         );
     }
     #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above.
+    // SAFETY: reads the pc, sp and frame-pointer (x29) registers into outputs; touches no
+    // memory, stack or flags.
     unsafe {
         std::arch::asm!(
             "adr {pc}, .",
@@ -179,7 +180,8 @@ fn modules() -> MutexGuard<'static, Modules> {
     // SAFETY: the callback has dl_iterate_phdr's signature and `data` points to `now`.
     unsafe { libc::dl_iterate_phdr(Some(read_generation), data) };
     if now.0.is_none() || now.0 != cache.0 {
-        // SAFETY: as above.
+        // SAFETY: `add_module` has dl_iterate_phdr's signature, and `data` still points to
+        // `now`, which nothing else borrows until the call returns.
         unsafe { libc::dl_iterate_phdr(Some(add_module), data) };
         *cache = now;
     }
@@ -219,7 +221,8 @@ unsafe extern "C" fn add_module(
     size: usize,
     data: *mut c_void,
 ) -> libc::c_int {
-    // SAFETY: as in `read_generation`.
+    // SAFETY: the loader passes a valid `info` of `size` bytes; `data` is the `Modules` that
+    // `modules()` passed, not otherwise borrowed during the call.
     let (info, out) = unsafe { (&*info, &mut *data.cast::<Modules>()) };
     out.0 = generation(info, size);
     // SAFETY: the loader describes an object it has loaded, and `modules()` drops what this
@@ -261,7 +264,9 @@ impl Module {
         // `.eh_frame` has no recorded length: let it run to the end of its segment.
         let eh = eh as usize;
         let end = segments.iter().find(|s| s.contains(&eh))?.end;
-        // SAFETY: `[eh, end)` lies in a mapped segment of the object, as above.
+        // SAFETY: `[eh, end)` lies inside one PT_LOAD segment of the object (found just
+        // above), mapped and readable while the object is loaded, which the MODULES lock
+        // held by the walk guarantees.
         let eh_frame = EhFrame::new(
             unsafe { slice::from_raw_parts(eh as *const u8, end - eh) },
             NativeEndian,
@@ -568,7 +573,8 @@ mod tests {
             ][i % 3];
         }
         for (sp, pc) in (0..64).flat_map(|k| code.map(|pc| (fake.start + k * 40, pc + 9))) {
-            // SAFETY: as above.
+            // SAFETY: the range given, `fake`, is `junk`, a live buffer of ours; `walk` reads
+            // only inside it, whatever words it finds there.
             let pcs = unsafe { walk(with(pc, sp), fake.clone(), 32) };
             assert!(pcs.len() <= 32 && pcs[0] == pc);
         }
