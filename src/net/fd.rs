@@ -268,17 +268,11 @@ impl Deadline {
     }
 
     fn add_waiter(&self, me: &Unparker) {
-        self.waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(me.clone());
+        crate::util::lock(&self.waiters).push(me.clone());
     }
 
     fn remove_waiter(&self, me: &Unparker) {
-        self.waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|u| !u.same_waiter(me));
+        crate::util::lock(&self.waiters).retain(|u| !u.same_waiter(me));
     }
 }
 

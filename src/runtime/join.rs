@@ -322,12 +322,7 @@ impl<T> Future for JoinFuture<T> {
     type Output = std::thread::Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut st = self
-            .handle
-            .packet
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut st = crate::util::lock(&self.handle.packet.state);
         match &mut *st {
             State::Done(_) => match std::mem::replace(&mut *st, State::Taken) {
                 State::Done(r) => Poll::Ready(r),

@@ -467,9 +467,7 @@ fn scavenger() {
         // Sleep again unless a free came in meanwhile (it set `pending` again).
         let mut pending = lock(&SCAVENGER_PENDING);
         *pending = false;
-        let sizes: Vec<usize> = POOLS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let sizes: Vec<usize> = crate::util::lock(&POOLS)
             .iter()
             .filter(|p| p.warm.len() > WARM_POOL_MAX)
             .map(|p| p.size)
@@ -483,12 +481,7 @@ fn scavenger() {
 /// One pass over all pools: gives back the memory of excess warm stacks older than `age`.
 /// Returns whether any pool still holds more than `WARM_POOL_MAX` warm stacks.
 pub(crate) fn scavenge_once(age: Duration) -> bool {
-    let sizes: Vec<usize> = POOLS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|p| p.size)
-        .collect();
+    let sizes: Vec<usize> = crate::util::lock(&POOLS).iter().map(|p| p.size).collect();
     let mut over = false;
     for size in sizes {
         loop {

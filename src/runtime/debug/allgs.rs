@@ -51,10 +51,7 @@ impl AllGs {
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
-        self.shards[shard % SHARDS]
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        crate::util::lock(&self.shards[shard % SHARDS].0)
     }
 
     /// Registers a goroutine that has just been created and is not shared yet, in the shard of

@@ -243,10 +243,7 @@ static SIGQUIT_PIPE: AtomicI32 = AtomicI32::new(-1);
 
 /// Dumps `sched` (with every other such runtime) on SIGQUIT.
 pub(crate) fn dump_on_sigquit(sched: &Arc<Sched>) {
-    SIGQUIT_RUNTIMES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Arc::downgrade(sched));
+    crate::util::lock(&SIGQUIT_RUNTIMES).push(Arc::downgrade(sched));
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         if let Err(e) = install_sigquit() {
@@ -310,9 +307,7 @@ fn sigquit_listener(fd: libc::c_int) {
         }
         return;
     }
-    let runtimes: Vec<Arc<Sched>> = SIGQUIT_RUNTIMES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    let runtimes: Vec<Arc<Sched>> = crate::util::lock(&SIGQUIT_RUNTIMES)
         .iter()
         .filter_map(Weak::upgrade)
         .collect();
