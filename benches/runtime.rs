@@ -118,7 +118,7 @@ fn main() {
         // WaitGroup (Go first warms up every P; spawning a goroutine per P does the same here).
         b.run("CreateGoroutinesSingle", |n| {
             let warm: Vec<_> = (0..goroutines::max_procs())
-                .map(|_| go(|| std::hint::spin_loop()))
+                .map(|_| go(std::hint::spin_loop))
                 .collect();
             for w in warm {
                 w.join().unwrap();
@@ -139,7 +139,7 @@ fn main() {
                 for _ in 0..4 {
                     let c = c.clone();
                     go(move || {
-                        if i >= u64::MAX {
+                        if std::hint::black_box(i) == u64::MAX {
                             println!("bad");
                         }
                         c.done()

@@ -425,13 +425,18 @@ fn parse_sched_line(l: &str) {
         locals
             .split(' ')
             .map(|n| n.parse::<usize>().unwrap())
-            .count(),
+            .collect::<Vec<_>>()
+            .len(),
         procs,
         "{l}"
     );
     let ticks = ticks.strip_suffix(" ]").unwrap_or_else(|| panic!("{l}"));
     assert_eq!(
-        ticks.split(' ').map(|n| n.parse::<u64>().unwrap()).count(),
+        ticks
+            .split(' ')
+            .map(|n| n.parse::<u64>().unwrap())
+            .collect::<Vec<_>>()
+            .len(),
         procs,
         "{l}"
     );

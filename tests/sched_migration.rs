@@ -19,11 +19,12 @@ fn yields() -> u64 {
     }
 }
 
+/// A worker's body: returns how many times it yielded and on how many OS threads it ran.
+type Worker = Box<dyn FnOnce() -> (u64, usize) + Send>;
+
 /// Four goroutines yield `yields() / 4` times each beside busy yielders that keep every P busy;
 /// returns, for each, how many OS threads it was seen on.
-fn run_workers(
-    spawn: fn(Box<dyn FnOnce() -> (u64, usize) + Send>) -> JoinHandle<(u64, usize)>,
-) -> Vec<usize> {
+fn run_workers(spawn: fn(Worker) -> JoinHandle<(u64, usize)>) -> Vec<usize> {
     let yields = yields();
     let stop = Arc::new(AtomicBool::new(false));
     // Background goroutines keep every P busy, so that a goroutine that may move does.

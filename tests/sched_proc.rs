@@ -279,7 +279,7 @@ fn set_max_procs_while_running() {
         })
         .collect();
     for procs in [1, 3, 2, 6, 1, old] {
-        assert_eq!(goroutines::set_max_procs(procs) >= 1, true);
+        assert!(goroutines::set_max_procs(procs) >= 1);
         assert_eq!(goroutines::max_procs(), procs);
         for _ in 0..200 {
             yield_now();

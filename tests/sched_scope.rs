@@ -38,7 +38,7 @@ fn scope_sums_slices_of_a_local_vec() {
 fn scoped_handles_return_results() {
     let rt = Builder::new().max_procs(2).build().unwrap();
     rt.run(|| {
-        let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
+        let words = ["a".to_string(), "bb".to_string(), "ccc".to_string()];
         let lens = goroutines::scope(|s| {
             let hs: Vec<_> = words.iter().map(|w| s.go(move || w.len())).collect();
             hs.into_iter()

@@ -451,7 +451,7 @@ fn timers_survive_fewer_procs() {
                     wrong.fetch_add(1, Ordering::SeqCst);
                 });
                 assert!(stopped.stop());
-                (t, after(Duration::from_millis(20 + i as u64)))
+                (t, after(Duration::from_millis(20 + i)))
             })
         })
         .collect();

@@ -118,6 +118,9 @@ impl GStatus {
 
 pub(crate) type Co = Coroutine<(), Switch, (), Stack>;
 
+/// The stack and entry closure of a goroutine that has not started yet (`G::pending`).
+type Pending = (Stack, Box<dyn FnOnce() + Send>);
+
 pub(crate) struct G {
     id: GoroutineId,
     /// The wake-up protocol of `park.rs` (`park::park_state`); moved only by the
@@ -134,7 +137,7 @@ pub(crate) struct G {
     co: UnsafeCell<Option<ManuallyDrop<Co>>>,
     /// A goroutine not started yet whose stack is untouched: its coroutine is made by the M that
     /// first runs it (see `sched::Sched::spawn`). Touched only by the M owning the G.
-    pending: UnsafeCell<Option<(Stack, Box<dyn FnOnce() + Send>)>>,
+    pending: UnsafeCell<Option<Pending>>,
     /// Set by the goroutine itself when it starts; read only by the goroutine itself.
     yielder: Cell<*const Yielder<(), Switch>>,
     /// The M this goroutine is locked to (`lock_os_thread`), or null. Written by the goroutine

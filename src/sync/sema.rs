@@ -232,7 +232,7 @@ unsafe fn wake_chain(mut w: *const Waiter) {
 
 fn lock_queue(m: &StdMutex<Queue>) -> StdMutexGuard<'_, Queue> {
     // Nothing panics while holding a queue lock, so poisoning cannot happen; ignore it anyway.
-    lock(&m)
+    lock(m)
 }
 
 // ---- semaphores ----
