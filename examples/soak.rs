@@ -539,8 +539,9 @@ fn tcp_echo() {
                     c.write_all(&out)
                         .unwrap_or_else(|e| fail(format!("tcp client: write: {e}")));
                     let mut back = vec![0u8; out.len()];
-                    c.read_exact(&mut back)
-                        .unwrap_or_else(|e| fail(format!("tcp client: read: {e}")));
+                    c.read_exact(&mut back).unwrap_or_else(|e| {
+                        hang(format!("tcp client {k}: read of an echo: {e} (loopback!)"))
+                    });
                     for chunk in back.chunks_exact(8) {
                         l.mark(u64::from_le_bytes(chunk.try_into().unwrap()));
                     }
@@ -659,7 +660,7 @@ fn watchdog(stall: u64) {
                         *seen = p;
                         *at = Instant::now();
                     } else if at.elapsed() >= Duration::from_secs(stall) {
-                        hang(w.name, stall);
+                        hang(format!("{} made no progress for {stall} s", w.name));
                     }
                 }
             }
@@ -667,8 +668,19 @@ fn watchdog(stall: u64) {
         .expect("soak: cannot start the watchdog thread");
 }
 
-fn hang(name: &str, stall: u64) -> ! {
-    eprintln!("soak: HANG: {name} made no progress for {stall} s");
+/// Reports a hang (or an operation that timed out when it should not have, which is a hang
+/// that a deadline ended) with everything known about the scheduler, and exits with status 2.
+fn hang(why: String) -> ! {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    if !first {
+        // Another thread is reporting already; let it finish.
+        loop {
+            std::thread::park();
+        }
+    }
+    eprintln!("soak: HANG: {why}");
     for w in &WORKS {
         eprintln!(
             "soak:   {:<17} progress {:>10} rounds {:>7} done {}",
