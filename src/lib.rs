@@ -81,6 +81,7 @@
 mod bridge;
 pub mod chan;
 pub mod context;
+pub(crate) mod fault;
 pub mod fs;
 pub mod net;
 pub mod process;
@@ -105,6 +106,10 @@ pub use goroutines_macros::{main, test};
 pub mod __private {
     pub use crate::runtime::testing::run_test;
 }
+/// Test-only fault injection (feature `fault-injection`); not part of the public API.
+#[cfg(feature = "fault-injection")]
+#[doc(hidden)]
+pub use fault::api as __fault;
 pub use runtime::{
     blocking, current_id, dump, go, go_migratable, lock_os_thread, max_procs, metrics,
     num_goroutine, run, scope, set_max_procs, stats, unlock_os_thread, yield_now, Builder,

@@ -409,7 +409,7 @@ impl Sched {
     }
 
     pub(crate) fn new_m(&self, p: &P, spinning: bool) {
-        let m = {
+        let (m, have) = {
             let mut allm = lock(&self.allm);
             if allm.len() >= MAX_THREADS {
                 fatal(&format!(
@@ -421,18 +421,26 @@ impl Sched {
             if allm.len() == 1 {
                 sysmon::start(&self.self_arc());
             }
-            m
+            (m, allm.len() - 1)
         };
         m.spinning.store(spinning, Ordering::Relaxed);
         // Release: hands the P to the new M; pairs with the Acquire in `take_next_p` (p.rs docs).
         m.next_p.store(p as *const P as *mut P, Ordering::Release);
         let sched = self.self_arc();
         let name = format!("goroutines-m{}", m.id);
-        let res = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || m_main(sched, m));
+        let res = match crate::fault::thread_spawn() {
+            Some(e) => Err(e),
+            None => std::thread::Builder::new()
+                .name(name)
+                .spawn(move || m_main(sched, m)),
+        };
+        // As Go's newosproc throws: the P was handed to this M, and the goroutines that made us
+        // start it may have no other M to run them (the first M runs `main`), so carrying on
+        // could hang the program instead of ending it.
         if let Err(e) = res {
-            fatal(&format!("cannot start an OS thread for the scheduler: {e}"));
+            fatal(&format!(
+                "cannot start an OS thread for the scheduler (have {have} already): {e}"
+            ));
         }
     }
 

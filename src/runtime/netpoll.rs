@@ -282,6 +282,11 @@ impl Poller {
     }
 
     fn ctl(&self, op: libc::c_int, fd: RawFd, events: u32, data: u64) -> io::Result<()> {
+        if op == libc::EPOLL_CTL_ADD {
+            if let Some(e) = crate::fault::epoll_add(fd) {
+                return Err(e);
+            }
+        }
         let mut ev = libc::epoll_event { events, u64: data };
         // SAFETY: `ev` is a valid epoll_event for the duration of the call.
         if unsafe { libc::epoll_ctl(self.epfd, op, fd, &mut ev) } < 0 {

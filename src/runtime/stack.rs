@@ -204,6 +204,19 @@ impl Arena {
         let slot_size = size + page;
         let nslots = SLOTS_PER_ARENA.min((64usize << 30) / slot_size).max(1);
         let len = slot_size * nslots;
+        let reserve_error = |e: io::Error| {
+            io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!(
+                    "goroutines: out of memory for goroutine stacks: cannot reserve {} MiB of \
+                     address space: {e}",
+                    len >> 20
+                ),
+            )
+        };
+        if let Some(e) = crate::fault::arena_mmap(size) {
+            return Err(reserve_error(e));
+        }
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
         // existing memory.
         let base = unsafe {
@@ -217,14 +230,7 @@ impl Arena {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(io::Error::new(
-                io::ErrorKind::OutOfMemory,
-                format!(
-                    "goroutines: cannot reserve {} MiB of address space for stacks: {}",
-                    len >> 20,
-                    io::Error::last_os_error()
-                ),
-            ));
+            return Err(reserve_error(io::Error::last_os_error()));
         }
         let base = base as usize;
         // SAFETY: [base, base+len) is the mapping just made; the advice only affects how it is

@@ -159,3 +159,35 @@ pub fn run_test_in_child(name: &str, env: &[(&str, &str)]) -> std::process::Outp
     }
     cmd.output().expect("the test binary can run itself")
 }
+
+/// [`run_test_in_child`] that gives the child `secs` seconds: `None` if it had to be killed (a
+/// hang), for the tests whose claim is "ends, never hangs".
+pub fn run_test_in_child_within(
+    name: &str,
+    env: &[(&str, &str)],
+    secs: u64,
+) -> Option<std::process::Output> {
+    let exe = std::env::current_exe().expect("the test binary's own path");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("the test binary can run itself");
+    let until = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().expect("wait for the child").is_none() {
+        if Instant::now() >= until {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("the killed child's output");
+            eprintln!(
+                "child {name} killed after {secs} s; its stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().expect("the child's output"))
+}
