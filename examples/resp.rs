@@ -15,7 +15,7 @@
 //! 1. Each connection is one goroutine that reads, parses and executes every complete command
 //!    in its buffer, appending the replies to an output buffer, and writes that out only when
 //!    no complete command is left (so a pipeline of 16 commands costs one `write`, as in Redis).
-//! 2. The keyspace is split into [`SHARDS`] maps, each behind a `goroutines::sync::Mutex`,
+//! 2. The keyspace is split into [`proto::SHARDS`] maps, each behind a `goroutines::sync::Mutex`,
 //!    chosen by a hash of the key: connections touching different keys rarely meet on a lock,
 //!    and a lock is held only to copy a value in or out (never across I/O).
 //! 3. An idle connection holds no buffer. It waits for readability with a one-byte `peek`
@@ -40,8 +40,8 @@ use goroutines::net::{TcpListener, TcpStream};
 
 #[path = "resp/proto.rs"]
 pub mod proto;
+pub use proto::READ_BUF;
 use proto::{answer, Scratch, Stop, Store};
-pub use proto::{READ_BUF, SHARDS};
 
 /// The keyspace's shard lock: the runtime's mutex, which parks a goroutine, not its thread.
 type Shard<T> = goroutines::sync::Mutex<T>;
